@@ -1,0 +1,27 @@
+"""pytest-memguard: memory behaviour as a test assertion, and the memory engine those checks use.
+
+``from pytest_memguard import memguard`` gives the marker namespace; the engine classes are importable
+from here too and never import pytest.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .errors import MemguardError, MemguardUsageError, MemguardWarning
+from .markers import memguard
+from .results import CheckResult, TestResult
+from .units import format_duration, format_size, parse_duration, parse_size
+
+__all__ = [
+    "CheckResult",
+    "MemguardError",
+    "MemguardUsageError",
+    "MemguardWarning",
+    "TestResult",
+    "__version__",
+    "format_duration",
+    "format_size",
+    "memguard",
+    "parse_duration",
+    "parse_size",
+]
