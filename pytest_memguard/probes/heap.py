@@ -1,0 +1,175 @@
+"""The Python heap, with tracemalloc: the peak during a stretch of code and where it was allocated.
+
+tracemalloc sees every allocation made through Python's allocators (objects, and buffers such as bytes or
+list storage) from the moment tracing starts; it does not see memory C extensions get from ``malloc``
+directly (numpy's data, most native libraries), nor what was allocated before tracing began.
+Tracing is started only around the code measured, because tracing the whole session costs several times
+more (pytest's own work between tests would be traced too).
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import threading
+import tracemalloc
+from dataclasses import dataclass, field
+from typing import Final
+
+from ..units import format_size
+
+_WATCH_INTERVAL: Final = 0.001
+_PACKAGE_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: Traces that are memguard's own or the interpreter's bookkeeping of tracing, never the user's.
+OWN_FILTERS: Final = (
+    tracemalloc.Filter(False, os.path.join(_PACKAGE_DIR, "*")),
+    tracemalloc.Filter(False, tracemalloc.__file__),
+    tracemalloc.Filter(False, threading.__file__),
+    tracemalloc.Filter(False, linecache.__file__),
+)
+#: Allocation sites that are pytest's and pluggy's machinery around the test, left out of the evidence.
+_MACHINERY_FILTERS: Final = tuple(
+    tracemalloc.Filter(False, os.path.join("*", package, "*")) for package in ("_pytest", "pluggy")
+)
+
+
+class TracingState:
+    """Starts tracemalloc if nobody traces yet, and stops it only if it started it."""
+
+    __slots__ = ("frames", "owned")
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.owned = False
+
+    def start(self) -> None:
+        self.owned = not tracemalloc.is_tracing()
+        if self.owned:
+            tracemalloc.start(self.frames)
+
+    def stop(self) -> None:
+        if self.owned and tracemalloc.is_tracing():
+            tracemalloc.stop()
+        self.owned = False
+
+
+@dataclass
+class HeapFigures:
+    """What a :class:`HeapProbe` measured. ``peak`` and ``retained`` are ``None`` if tracing was lost."""
+
+    peak: int | None
+    retained: int | None
+    snapshot: tracemalloc.Snapshot | None = None
+    snapshot_when: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+_active: list[HeapProbe] = []
+
+
+class HeapProbe:
+    """Peak traced heap above its level at the start; with a ``limit``, a snapshot when it is crossed.
+
+    The snapshot is taken by a watcher thread that polls the traced size every millisecond, so a spike
+    shorter than that can pass unseen; the peak figure itself is exact (tracemalloc keeps it).
+    """
+
+    __slots__ = ("_cross_peak", "_limit", "_snapshot", "_snapshot_size", "_start", "_stop", "_thread",
+                 "_tracing")
+
+    def __init__(self, frames: int, limit: int | None = None) -> None:
+        self._tracing = TracingState(frames)
+        self._limit = limit
+        self._start = 0
+        self._snapshot: tracemalloc.Snapshot | None = None
+        self._snapshot_size = 0
+        self._cross_peak = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._limit is not None:
+            # Created before tracing starts, so the thread's own allocations are not traced.
+            self._thread = threading.Thread(target=self._watch, name="memguard-heap", daemon=True)
+        self._tracing.start()
+        if not self._tracing.owned:
+            # Resetting the peak would lose the peak of an enclosing probe: fold it in first.
+            peak = tracemalloc.get_traced_memory()[1]
+            for outer in _active:
+                outer._cross_peak = max(outer._cross_peak, peak - outer._snapshot_size)
+            tracemalloc.reset_peak()
+        self._start = tracemalloc.get_traced_memory()[0]
+        _active.append(self)
+        if self._thread is not None:
+            self._thread.start()
+
+    def _watch(self) -> None:
+        assert self._limit is not None
+        threshold = self._start + self._limit
+        while not self._stop.wait(_WATCH_INTERVAL):
+            if not tracemalloc.is_tracing():
+                return
+            if tracemalloc.get_traced_memory()[0] > threshold:
+                before, crossing_peak = tracemalloc.get_traced_memory()
+                self._cross_peak = max(self._cross_peak, crossing_peak)
+                snapshot = tracemalloc.take_snapshot()
+                # The snapshot is itself traced: remember its size and restart the peak after it, so
+                # the figures reported stay the user's.
+                self._snapshot_size = max(0, tracemalloc.get_traced_memory()[0] - before)
+                tracemalloc.reset_peak()
+                self._snapshot = snapshot
+                return
+
+    def stop(self) -> HeapFigures:
+        if self in _active:
+            _active.remove(self)
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        if not tracemalloc.is_tracing():
+            self._tracing.stop()
+            return HeapFigures(None, None, notes=["the test stopped tracemalloc: peak heap not measured"])
+        current, peak = tracemalloc.get_traced_memory()
+        peak = max(self._cross_peak, peak - self._snapshot_size) - self._start
+        retained = current - self._snapshot_size - self._start
+        snapshot, when = self._snapshot, "when the heap first crossed the limit"
+        if snapshot is None and self._limit is not None and peak > self._limit:
+            snapshot, when = tracemalloc.take_snapshot(), "at the end of the call (the peak was too brief to catch)"
+        self._tracing.stop()
+        return HeapFigures(max(0, peak), retained, snapshot, when)
+
+
+def top_sites(snapshot: tracemalloc.Snapshot, limit: int, base: tracemalloc.Snapshot | None = None,
+              divide: int = 1) -> list[str]:
+    """The ``limit`` biggest allocation sites as ``file:line: size (blocks)  source``, ours left out.
+
+    With ``base``, the growth since ``base``, divided by ``divide`` (the number of runs it spans).
+    """
+    filters = OWN_FILTERS + _MACHINERY_FILTERS
+    snapshot = snapshot.filter_traces(filters)
+    if base is None:
+        stats = [(s.traceback[0], s.size, s.count) for s in snapshot.statistics("lineno")]
+    else:
+        diffs = snapshot.compare_to(base.filter_traces(filters), "lineno")
+        stats = [(s.traceback[0], s.size_diff, s.count_diff) for s in diffs if s.size_diff > 0]
+        stats.sort(key=lambda stat: stat[1], reverse=True)
+    lines = []
+    per_run = "/run" if base is not None else ""
+    # Sites under 2% of the largest, or under 32 bytes (per run), are noise next to it.
+    stats = [stat for stat in stats if stat[1] * 50 >= stats[0][1] and stat[1] >= 32 * divide]
+    for frame, size, count in stats[:limit]:
+        source = linecache.getline(frame.filename, frame.lineno).strip()
+        where = f"{_short_path(frame.filename)}:{frame.lineno}"
+        lines.append(f"{where}: {format_size(size / divide)}{per_run} ({count // divide} blocks{per_run})"
+                     + (f"  {source}" if source else ""))
+    return lines
+
+
+def _short_path(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith(".." + os.sep + "..") else relative

@@ -1,0 +1,324 @@
+"""The per-session object: plans each test, measures its call, runs its checks, collects the results.
+
+It holds all of memguard's state for a session; ``plugin.py`` registers one instance. Results reach the
+session through each call report's ``user_properties``, so a serial run and an xdist controller collect
+them the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from . import checks
+from .handle import MemguardHandle
+from .leaks import LeakReport, check_leaks
+from .measure import Figures, Meter
+from .probes.heap import top_sites
+from .probes.rss import rss_method
+from .results import CheckResult, TestResult
+from .settings import ItemPlan, PlanError, Settings, plan_for_markers
+
+__all__ = ["HANDLE_KEY", "PLAN_KEY", "RESULT_KEY", "MemguardSession", "warn_internal"]
+
+PLAN_KEY = pytest.StashKey["ItemPlan | PlanError"]()
+RESULT_KEY = pytest.StashKey[TestResult]()
+HANDLE_KEY = pytest.StashKey[MemguardHandle]()
+PROPERTY = "memguard"
+SITES_SHOWN = 10
+
+
+def warn_internal(item: pytest.Item, what: str, exc: BaseException) -> None:
+    """Report an internal error as a warning naming the test; never let it change the test's result."""
+    message = f"memguard: {what} failed for {item.nodeid}: {type(exc).__name__}: {exc}"
+    from .errors import MemguardWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MemguardWarning)  # a user's "error" filter must not fail the test
+        item.warn(MemguardWarning(message))
+
+
+class MemguardSession:
+    """Session state and the hooks that measure and check each test."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.results: list[TestResult] = []
+
+    # -- planning -------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            markers = [(mark.args, mark.kwargs) for mark in item.iter_markers(PROPERTY)]
+            try:
+                item.stash[PLAN_KEY] = plan_for_markers(markers, self.settings)
+            except PlanError as exc:
+                item.stash[PLAN_KEY] = exc
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        plan = item.stash.get(PLAN_KEY, None)
+        if isinstance(plan, PlanError):
+            pytest.fail(f"memguard: bad memguard marker on {item.nodeid}: {plan}", pytrace=False)
+
+    # -- measuring the call ---------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        plan = item.stash.get(PLAN_KEY, None)
+        handle = item.stash.get(HANDLE_KEY, None)
+        if not isinstance(plan, ItemPlan) or not (plan.active or handle is not None):
+            return (yield)
+        call = _CallChecks(self, item, plan, handle)
+        call.start()
+        try:
+            outcome = yield
+        except BaseException:
+            call.finish(passed=False)
+            raise
+        failures = call.finish(passed=True)
+        if failures:
+            pytest.fail("\n".join(failures), pytrace=False)
+        return outcome
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[
+            None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when == "call":
+            result = item.stash.get(RESULT_KEY, None)
+            if result is not None:
+                result.outcome = report.outcome
+                report.user_properties.append((PROPERTY, json.dumps(result.to_dict(), separators=(",", ":"))))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == PROPERTY and isinstance(value, str):
+                self.results.append(TestResult.from_dict(json.loads(value)))
+
+    # -- reporting ------------------------------------------------------------------------------------
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        heap = "every test (--memguard-heap)" if self.settings.trace_all else "tests that need it"
+        scope = "every test (--memguard)" if self.settings.measure_all else "marked tests"
+        interpreter = "" if sys.implementation.name == "cpython" else (
+            f"; on {sys.implementation.name} GC pauses and allocated blocks may not be measured")
+        return (f"memguard: measuring {scope}; heap traced for {heap}; peak RSS by {rss_method()}"
+                + interpreter)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not (self.settings.measure_all or self.settings.trace_all) or not self.results:
+            return
+        from .report import summary_lines
+
+        terminalreporter.write_sep("=", "memguard: largest tests")
+        for line in summary_lines(self.results, self.settings.top):
+            terminalreporter.write_line(line)
+
+
+class _CallChecks:
+    """One test call: the meter, the engine helpers its markers ask for, and the checks after it."""
+
+    def __init__(self, session: MemguardSession, item: pytest.Item, plan: ItemPlan,
+                 handle: MemguardHandle | None) -> None:
+        self.session = session
+        self.item = item
+        self.plan = plan
+        self.handle = handle
+        settings = session.settings
+        self.meter: Meter | None = Meter(
+            heap=plan.trace_heap or handle is not None,
+            rss=True,
+            frames=settings.frames,
+            heap_limit=plan.max_heap,
+        )
+        self.engine = _EngineHelpers(plan)
+
+    def start(self) -> None:
+        try:
+            self.engine.start()
+            assert self.meter is not None
+            self.meter.start()
+        except Exception as exc:
+            warn_internal(self.item, "starting the measurement", exc)
+            self.engine.stop()
+            if self.meter is not None:
+                self.meter.abandon()
+            self.meter = None
+
+    def finish(self, *, passed: bool) -> list[str]:
+        """Stop measuring, record the result, and (if the test passed) return the failed checks' text."""
+        if self.meter is None:
+            return []
+        try:
+            figures = self.meter.stop()
+        except Exception as exc:
+            warn_internal(self.item, "measuring", exc)
+            self.engine.stop()
+            return []
+        result = _result_from(self.item.nodeid, figures)
+        self.item.stash[RESULT_KEY] = result
+        try:
+            alerts = self.engine.stop()
+            if passed:
+                result.checks.extend(self._checks(figures, alerts))
+        except Exception as exc:
+            warn_internal(self.item, "checking", exc)
+            return []
+        leak = self._leak_check() if passed and self.plan.leak is not None else None
+        if leak is not None:
+            result.leak_per_run = leak.heap_per_run
+            result.leak_verdict = "leak" if leak.leaks else "ok"
+            result.checks.append(CheckResult(leak.plan.check_name, not leak.leaks,
+                                             _leak_limit(leak), leak.message() if leak.leaks else "",
+                                             leak.details() if leak.leaks else ""))
+        if passed and self.handle is not None and self.handle.tracked:
+            survivors = self.handle.survivors()
+            result.checks.append(CheckResult(
+                "track", not survivors, "collected",
+                f"memguard: track: {len(survivors)} tracked object(s) still alive after the test" if survivors
+                else "", "\n".join(survivors)))
+        try:
+            self.item.config.hook.pytest_memguard_test_result(item=self.item, result=result)
+        except Exception as exc:
+            warn_internal(self.item, "the pytest_memguard_test_result hook", exc)
+        return [_failure_text(check) for check in result.failed_checks]
+
+    def _checks(self, figures: Figures, alerts: list[Any]) -> list[CheckResult]:
+        plan, found = self.plan, []
+        if plan.max_heap is not None:
+            heap = figures.heap
+            sites = top_sites(heap.snapshot, SITES_SHOWN) if heap is not None and heap.snapshot else []
+            found.append(checks.check_max_heap(figures.peak_heap, plan.max_heap, sites,
+                                               heap.snapshot_when if heap else ""))
+        if plan.max_rss is not None:
+            found.append(checks.check_max_rss(figures.peak_rss, plan.max_rss, figures.start_rss, rss_method()))
+        if plan.max_gc_pause is not None:
+            found.append(checks.check_max_gc_pause(figures.gc_pause_max, plan.max_gc_pause,
+                                                   figures.gc_collections, figures.gc_lost))
+        if plan.no_uncollectable:
+            found.append(checks.check_no_uncollectable(figures.uncollectable, figures.garbage_growth))
+        if plan.alerts:
+            found.append(self.engine.alerts_check(self.item, alerts))
+        return found
+
+    def _leak_check(self) -> LeakReport | None:
+        """Run the leak check; an extra run that raises fails the test with that error, as it is."""
+        assert self.plan.leak is not None
+        plan, settings = self.plan.leak, self.session.settings
+
+        def run_once() -> None:
+            try:
+                self.item.runtest()
+            except BaseException as exc:
+                raise _ExtraRunRaised(exc) from None
+
+        try:
+            return check_leaks(run_once, plan, settings.frames, find_chain=self._explain)
+        except _ExtraRunRaised as raised:
+            exc = raised.error
+            note = (f"memguard: {plan.check_name}: an extra run of the test body (for the leak check) "
+                    "raised this; the normal run had passed")
+            if hasattr(exc, "add_note"):
+                exc.add_note(note)
+            raise exc from None
+        except Exception as exc:
+            warn_internal(self.item, "the leak check", exc)
+            return None
+
+    def _explain(self, obj: object) -> str:
+        from .refchain import find_chain, format_chain
+
+        return format_chain(find_chain(obj, ignore=(self.item, self.handle, self)), obj)
+
+
+class _ExtraRunRaised(Exception):
+    """Carries an exception out of a leak check's extra run, so it is told apart from memguard's own."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _EngineHelpers:
+    """The monitor and GC strategy a test's markers ask for, from the engine, started around the call."""
+
+    def __init__(self, plan: ItemPlan) -> None:
+        self.plan = plan
+        self.monitor: Any = None
+        self.optimizer: Any = None
+
+    def start(self) -> None:
+        if self.plan.gc_strategy is not None:
+            from .engine import GCOptimizer
+
+            self.optimizer = GCOptimizer()
+            self.optimizer.apply(self.plan.gc_strategy)
+        if self.plan.alerts:
+            from .engine import MemoryMonitor
+
+            self.monitor = MemoryMonitor(interval=0.01)
+            for key, value in self.plan.alerts.items():
+                self.monitor.set_alert(key, value)
+            self.monitor.start()
+
+    def stop(self) -> list[Any]:
+        """Stop what ``start()`` started and return the alerts the monitor raised."""
+        alerts: list[Any] = []
+        if self.monitor is not None:
+            monitor, self.monitor = self.monitor, None
+            monitor.sample_now()
+            monitor.stop()
+            alerts = monitor.take_alerts()
+        if self.optimizer is not None:
+            optimizer, self.optimizer = self.optimizer, None
+            optimizer.restore()
+        return alerts
+
+    def alerts_check(self, item: pytest.Item, alerts: list[Any]) -> CheckResult:
+        for alert in alerts:
+            item.config.hook.pytest_memguard_alert(alert=alert)
+        limits = ", ".join(f"{key}={value:g}" for key, value in self.plan.alerts.items())
+        if not alerts:
+            return CheckResult("alerts", True, limits)
+        return CheckResult("alerts", False, limits,
+                           f"memguard: alerts: the memory monitor raised {len(alerts)} alert(s) during the call",
+                           "\n".join(alert.message for alert in alerts))
+
+
+def _leak_limit(leak: LeakReport) -> str:
+    from .units import format_size
+
+    return format_size(leak.plan.heap_threshold) + "/run"
+
+
+def _failure_text(check: CheckResult) -> str:
+    if not check.details:
+        return check.message
+    return check.message + "\n" + "\n".join("    " + line for line in check.details.splitlines())
+
+
+def _result_from(nodeid: str, figures: Figures) -> TestResult:
+    return TestResult(
+        nodeid=nodeid,
+        duration=figures.duration,
+        peak_heap=figures.peak_heap,
+        retained_heap=figures.retained_heap,
+        peak_rss=figures.peak_rss,
+        allocated_blocks=figures.allocated_blocks,
+        gc_collections=figures.gc_collections,
+        gc_pause_max=figures.gc_pause_max,
+        gc_pause_total=figures.gc_pause_total,
+        uncollectable=figures.uncollectable,
+        notes=figures.notes,
+    )
