@@ -33,7 +33,8 @@ def find_pushgateway() -> str | None:
     found = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
     if found:
         return found
-    return "/usr/bin/prometheus-pushgateway" if os.access("/usr/bin/prometheus-pushgateway", os.X_OK) else None
+    debian = "/usr/bin/prometheus-pushgateway"
+    return debian if os.access(debian, os.X_OK) else None
 
 
 def require_pushgateway(
@@ -43,7 +44,7 @@ def require_pushgateway(
     binary = find()
     if binary is None:
         if environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{INSTALL_HINT} (CI=true, so a missing Pushgateway fails instead of skipping)", False)
+            pytest.fail(f"{INSTALL_HINT} (CI=true: a missing Pushgateway fails instead of skipping)", False)
         pytest.skip(INSTALL_HINT)
     return binary
 
@@ -97,7 +98,8 @@ def running_pushgateway(binary: str, log: Path) -> Iterator[str]:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(timeout=5)
-    pytest.fail(f"the Pushgateway exited before it was ready; its log:\n{log.read_text(errors='replace')}", False)
+    output = log.read_text(errors="replace")
+    pytest.fail(f"the Pushgateway exited before it was ready; its log:\n{output}", False)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,7 @@ def pushgateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def fetch_groups(url: str) -> list[dict[str, Any]]:
-    """Return the gateway's groups from ``GET /api/v1/metrics`` (each: ``labels`` and one entry per metric)."""
+    """Return the groups from ``GET /api/v1/metrics`` (each: ``labels`` and one entry per metric)."""
     with urllib.request.urlopen(f"{url}/api/v1/metrics", timeout=5) as response:
         payload = json.loads(response.read().decode("utf-8"))
     assert payload["status"] == "success", payload

@@ -7,7 +7,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
@@ -117,7 +117,8 @@ def test_registry_is_private_and_merges_extra_registries() -> None:
     engine_gauge = engine._names_to_collectors["memguard_pool_hit_ratio"]
     assert isinstance(engine_gauge, Gauge)
     engine_gauge.labels("buffers").set(0.5)
-    assert value(samples(generate_latest(registry).decode()), "memguard_pool_hit_ratio", pool="buffers") == 0.5
+    again = samples(generate_latest(registry).decode())
+    assert value(again, "memguard_pool_hit_ratio", pool="buffers") == 0.5
 
 
 def test_a_name_clash_with_an_extra_registry_is_refused() -> None:
@@ -145,7 +146,7 @@ def test_write_textfile_warns_about_a_name_node_exporter_ignores(tmp_path: Path)
 def test_write_textfile_error_names_the_path_and_keeps_the_old_file(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("sentinel")
-    with pytest.raises(MemguardUsageError, match="not-a-dir/memguard.prom"):
+    with pytest.raises(MemguardUsageError, match=r"not-a-dir/memguard\.prom"):
         write_textfile(blocker / "memguard.prom", build_registry(results(), SESSION))
     assert blocker.read_text() == "sentinel"
 
@@ -213,7 +214,8 @@ def gateway_value(found: dict[str, Any], name: str, **labels: str) -> float:
 
 @pytest.mark.usefixtures("no_auth_env")
 def test_push_to_a_real_pushgateway(pushgateway_url: str) -> None:
-    push(pushgateway_url, "memguard-values", build_registry(results(), SESSION), {"branch": "main", "shard": "1"})
+    grouping = {"branch": "main", "shard": "1"}
+    push(pushgateway_url, "memguard-values", build_registry(results(), SESSION), grouping)
     found = group(pushgateway_url, job="memguard-values", branch="main", shard="1")
     a, b = results()
     assert found["last_push_successful"] is True
@@ -246,7 +248,7 @@ def test_push_with_basic_auth_env_to_a_real_pushgateway(
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
     status = 200
-    requests: list[tuple[str, str, dict[str, str]]] = []
+    requests: ClassVar[list[tuple[str, str, dict[str, str]]]] = []
 
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
