@@ -62,16 +62,16 @@ class LeakReport:
 
     def message(self) -> str:
         """The one-line verdict, ``memguard: no_leaks: ...``."""
+        kind = "noise floor" if self.plan.limit is None else "limit"
         parts = []
         if self.heap_leaks:
             parts.append(f"heap grew {format_size(self.heap_per_run)} per run in each of "
-                         f"{len(self.heap_growth)} runs")
+                         f"{len(self.heap_growth)} runs ({kind} {format_size(self.plan.heap_threshold)}/run)")
         if self.native_leaks:
             parts.append(f"native memory ({self.native_method}) grew {format_size(self.native_per_run)} "
-                         f"per run in each of {len(self.native_growth or ())} runs")
-        limit = (f"limit {format_size(self.plan.limit)}/run" if self.plan.limit is not None
-                 else f"noise floor {format_size(self.plan.heap_threshold)}/run")
-        return f"memguard: {self.plan.check_name}: {'; '.join(parts)} ({limit})"
+                         f"per run in each of {len(self.native_growth or ())} runs "
+                         f"({kind} {format_size(self.plan.native_threshold)}/run)")
+        return f"memguard: {self.plan.check_name}: {'; '.join(parts)}"
 
     def details(self) -> str:
         lines = ["heap growth per run: " + ", ".join(format_size(g) for g in self.heap_growth)]

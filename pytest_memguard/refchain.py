@@ -127,7 +127,6 @@ def find_chain_report(
         excluded = {id(ignored), id(ignore), id(sys.modules), id(target)}
         excluded.update(map(id, ignored))
         excluded.update(id(_owned_dict(obj)) for obj in ignored if isinstance(obj, (type, types.ModuleType)))
-        excluded.update(map(id, _own_frames()))
         roots = _roots(excluded, prefixes)
         excluded.discard(id(target))
         return _search(target, roots, excluded, max_depth, started, started + timeout)
@@ -144,8 +143,8 @@ def format_chain(chain: Chain | SearchResult | None, target: object) -> str:
         result, chain = chain, chain.chain
         if chain is None and result.reason == "max_depth":
             return (
-                f"no chain of at most {result.depth} references from {_NOWHERE} to {shown} was found: the search "
-                f"stopped at max_depth={result.depth} after visiting {result.visited} objects"
+                f"no chain of references from {_NOWHERE} to {shown} was found within max_depth={result.depth} "
+                f"(the search stopped there after visiting {result.visited} objects; a longer chain may exist)"
             )
         if chain is None and result.reason == "timeout":
             return (
@@ -181,14 +180,16 @@ def _search(
     seen = excluded
     seen.update((id(levels), id(levels[0]), id(seen)))
     seen.update(map(id, levels[0]))
-    expandable = gc.is_tracked if gc.is_tracked(target) else None
+    # Objects the collector does not track (str, int, all-atomic tuples) hold nothing that can lead to a tracked
+    # target, so they are dead ends; an untracked target can sit in an untracked tuple, so then keep them all.
+    leaves_pruned = gc.is_tracked(target)
     visited = len(levels[0])
 
     def result(chain: Chain | None, reason: Reason, depth: int) -> SearchResult:
         return SearchResult(chain, reason, visited, depth, time.monotonic() - started)
 
     for depth in range(max_depth):
-        frontier, following = levels[-1], []
+        frontier, following = levels[-1], list[object]()
         seen.add(id(following))
         for start in range(0, len(frontier), _CHUNK):
             if time.monotonic() >= deadline:
@@ -196,7 +197,7 @@ def _search(
             chunk = frontier[start : start + _CHUNK]
             children = _root_referents(chunk) if depth == 0 else gc.get_referents(*chunk)
             # Dedupe by id in C: an id -> object dict, minus the ids already seen, kept in discovery order.
-            fresh = dict(zip(map(id, children), children))
+            fresh = dict(zip(map(id, children), children, strict=True))
             if tid in fresh and tid not in seen:
                 path = _trace_back(levels, target)
                 if path is None:
@@ -205,7 +206,8 @@ def _search(
             new_ids = fresh.keys() - seen
             seen.update(new_ids)
             visited += len(new_ids)
-            following.extend(filter(expandable, map(fresh.__getitem__, filter(new_ids.__contains__, fresh))))
+            found = map(fresh.__getitem__, filter(new_ids.__contains__, fresh))
+            following.extend(filter(gc.is_tracked, found) if leaves_pruned else found)
         if not following:
             return result(None, "exhausted", depth + 1)
         levels.append(following)
@@ -258,9 +260,15 @@ def _roots(excluded: set[int], prefixes: tuple[str, ...]) -> list[_Root]:
         if id(cls) in excluded or _in_modules(_type_attr(cls, "__module__"), prefixes):
             continue
         if namespace is not None and id(namespace) not in excluded:
-            roots.append(_Root("class", namespace, cls, f"{_type_attr(cls, '__module__')}.{cls.__qualname__}"))
-    for top in list(sys._current_frames().values()):
+            name = f"{_type_attr(cls, '__module__')}.{_type_attr(cls, '__qualname__')}"
+            roots.append(_Root("class", namespace, cls, name))
+    current = threading.get_ident()
+    for ident, top in list(sys._current_frames().items()):
         frame: types.FrameType | None = top
+        # The search's own frames, and the callers of it from this package, hold its structures and its target.
+        while ident == current and frame is not None and _in_modules(_frame_module(frame), (_OWN_PACKAGE,)):
+            excluded.add(id(frame))
+            frame = frame.f_back
         while frame is not None:
             if id(frame) not in excluded and not _in_modules(_frame_module(frame), prefixes):
                 roots.append(_Root("frame", frame, frame, frame.f_code.co_name))
@@ -272,14 +280,6 @@ def _roots(excluded: set[int], prefixes: tuple[str, ...]) -> list[_Root]:
     for root in roots:
         unique.setdefault(id(root.node), root)
     return [root for key, root in unique.items() if key not in excluded]
-
-
-def _own_frames() -> Iterator[types.FrameType]:
-    """This call's frames and every caller above it that belongs to this package, in the calling thread."""
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None and _in_modules(_frame_module(frame), (_OWN_PACKAGE,)):
-        yield frame
-        frame = frame.f_back
 
 
 def _all_classes() -> Iterator[type]:
@@ -380,7 +380,7 @@ def _dict_edge(mapping: object, child: object, style: Literal["item", "attr", "g
         if value is child:
             if style != "item" and isinstance(key, str):
                 return key if style == "global" else f".{key}"
-            return f"[{_short_repr(key, 40)}]"
+            return f"[{_short_repr(key, 40) or '?'}]"
     if any(key is child for key, _ in items):
         return "key"
     return None
@@ -395,6 +395,10 @@ def _edge(parent: object, child: object) -> str | None:
             return f"[{index}]"
     if isinstance(parent, (set, frozenset)) and any(item is child for item in parent):
         return "{…}"
+    namespace = _owned_dict(parent)
+    # Since 3.11 an instance's attributes may live inline, so the instance refers to its values directly.
+    if namespace is not None and (attribute := _dict_edge(namespace, child, "attr")) is not None:
+        return attribute
     frame = parent if isinstance(parent, types.FrameType) else _suspended_frame(parent)
     if frame is not None:
         name = next((name for name, value in _frame_locals(frame).items() if value is child), None)
@@ -449,11 +453,11 @@ _REPR = _Repr()
 _REPR.maxstring = _REPR.maxother = 60
 
 
-def _short_repr(obj: object, limit: int) -> str:
+def _short_repr(obj: object, limit: int) -> str | None:
     try:
         text = _REPR.repr(obj)
     except Exception:
-        return "?"
+        return None
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -467,4 +471,4 @@ def _describe(target: object) -> str:
     if type(target).__repr__ is object.__repr__:
         return f"<{name}>"
     text = _short_repr(target, 60)
-    return f"<{name}>" if text == "?" else f"<{name} '{text}'>"
+    return f"<{name}>" if text is None else f"<{name} '{text}'>"

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import linecache
 import os
+import sys
 import threading
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Final
 
 from ..units import format_size
@@ -134,11 +137,35 @@ class HeapProbe:
         current, peak = tracemalloc.get_traced_memory()
         peak = max(self._cross_peak, peak - self._snapshot_size) - self._start
         retained = current - self._snapshot_size - self._start
-        snapshot, when = self._snapshot, "when the heap first crossed the limit"
-        if snapshot is None and self._limit is not None and peak > self._limit:
-            snapshot, when = tracemalloc.take_snapshot(), "at the end of the call (the peak was too brief to catch)"
         self._tracing.stop()
-        return HeapFigures(max(0, peak), retained, snapshot, when)
+        return HeapFigures(max(0, peak), retained, self._snapshot, "when the heap first crossed the limit")
+
+
+def catch_crossing(run_once: Callable[[], object], limit: int, frames: int) -> tracemalloc.Snapshot | None:
+    """Run ``run_once`` under a profile hook that snapshots the heap the moment it first exceeds ``limit``.
+
+    For a peak too brief for :class:`HeapProbe`'s watcher: the hook runs at every call and return, so it
+    sees the heap between any two function calls; an exception from ``run_once`` means no snapshot.
+    """
+    tracing = TracingState(frames)
+    tracing.start()
+    threshold = tracemalloc.get_traced_memory()[0] + limit
+    caught: list[tracemalloc.Snapshot] = []
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        if not caught and tracemalloc.get_traced_memory()[0] > threshold:
+            caught.append(tracemalloc.take_snapshot())
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        run_once()
+    except Exception:
+        return None
+    finally:
+        sys.setprofile(previous)
+        tracing.stop()
+    return caught[0] if caught else None
 
 
 def top_sites(snapshot: tracemalloc.Snapshot, limit: int, base: tracemalloc.Snapshot | None = None,
