@@ -109,7 +109,8 @@ def read_json(path: StrPath, what: str = "file") -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        if error.pos >= len(text.rstrip()):
+        # json reports an unterminated string at its start, but it only raises that at the end of the input.
+        if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
             problem = "is truncated (the JSON ends early)"
         else:
             problem = "is not valid JSON"
