@@ -58,7 +58,7 @@ class _Entry(weakref.ref[_V], Generic[_K, _V]):
     def __init__(
         self, value: _V, on_death: Callable[[weakref.ref[_V]], object], key: _K, written: float
     ) -> None:
-        super().__init__(value, on_death)
+        super().__init__(value, on_death)  # type: ignore[call-arg]  # weakref.ref takes them at runtime
 
 
 class WeakCache(Generic[_K, _V]):
@@ -95,7 +95,9 @@ class WeakCache(Generic[_K, _V]):
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1
+        ):
             raise ValueError(f"max_size must be an int >= 1 or None, got {max_size!r}")
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0):
             raise ValueError(f"ttl must be a number of seconds > 0 or None, got {ttl!r}")
@@ -105,7 +107,7 @@ class WeakCache(Generic[_K, _V]):
         self._clock = clock
         self._data: OrderedDict[_K, _Entry[_K, _V]] = OrderedDict()
         self._written: OrderedDict[_K, None] | None = OrderedDict() if ttl is not None else None
-        self._pending: deque[weakref.ref[_V]] = deque()
+        self._pending: deque[_Entry[_K, _V]] = deque()
         self._lock = threading.Lock()
         self._hits = self._misses = self._evictions = self._expirations = self._collected = 0
 
@@ -128,7 +130,7 @@ class WeakCache(Generic[_K, _V]):
         """Cache ``value`` under ``key`` (weakly); raise ``TypeError`` if it cannot be weakly referenced."""
         now = self._clock()
         try:
-            entry: _Entry[_K, _V] = _Entry(value, self._pending.append, key, now)
+            entry: _Entry[_K, _V] = _Entry(value, self._pending.append, key, now)  # type: ignore[arg-type]
         except TypeError:
             raise not_weakrefable(value) from None
         evicted: list[tuple[_K, _V]] = []
@@ -221,13 +223,13 @@ class WeakCache(Generic[_K, _V]):
         value = self.get(key, _MISSING)
         if value is _MISSING:
             raise KeyError(key)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def __contains__(self, key: object) -> bool:
         with self._lock:
             if self._pending:
                 self._drain()
-            entry = self._data.get(key)  # type: ignore[call-overload]
+            entry = self._data.get(key)  # type: ignore[arg-type]
             if entry is None or entry() is None:
                 return False
             return self._ttl is None or self._clock() - entry.written <= self._ttl
@@ -296,7 +298,7 @@ class WeakCache(Generic[_K, _V]):
                 dead = pending.popleft()
             except IndexError:
                 break
-            key = dead.key  # type: ignore[attr-defined]
+            key = dead.key
             # The key may have been rewritten since: only the entry that died goes.
             if data.get(key) is dead:
                 self._remove(key)

@@ -18,7 +18,7 @@ class PoolError(ValueError):
 
 
 def not_weakrefable(obj: object) -> TypeError:
-    """Return the ``TypeError`` that says why ``obj`` cannot be weakly referenced and what to track instead."""
+    """The ``TypeError`` saying why ``obj`` cannot be weakly referenced and what to track instead."""
     name = type(obj).__name__
     if obj is None or isinstance(obj, bool):
         what = repr(obj)

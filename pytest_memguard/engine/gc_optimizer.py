@@ -355,4 +355,6 @@ def _builtin(name: str) -> GCStrategy:
     try:
         return BUILTIN_STRATEGIES[name]
     except KeyError:
-        raise ValueError(f"unknown GC strategy {name!r}; valid strategies: {', '.join(GC_STRATEGIES)}") from None
+        raise ValueError(
+            f"unknown GC strategy {name!r}; valid strategies: {', '.join(GC_STRATEGIES)}"
+        ) from None

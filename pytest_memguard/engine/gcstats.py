@@ -10,9 +10,9 @@ may be one collection behind but is never torn in a way that matters for statist
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
 import time
 import weakref
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -87,8 +87,8 @@ class GCRecorder:
         "_pause_total",
         "_pauses",
         "_seq",
-        "_started",
         "_start_time",
+        "_started",
         "_uncollectable",
     )
 

@@ -67,17 +67,18 @@ class MemoryConfig:
         ):
             raise ValueError(f"MemoryConfig.pool_growth_factor must be a number >= 1.0, got {growth!r}")
         thresholds = self.gc_thresholds
-        if thresholds is not None:
-            if (
-                not isinstance(thresholds, tuple)
-                or not 1 <= len(thresholds) <= 3
-                or not all(_is_int(t) and t >= 0 for t in thresholds)
-            ):
-                raise ValueError(
-                    f"MemoryConfig.gc_thresholds must be a tuple of 1 to 3 ints >= 0, got {thresholds!r}"
-                )
+        if thresholds is not None and (
+            not isinstance(thresholds, tuple)
+            or not 1 <= len(thresholds) <= 3
+            or not all(_is_int(t) and t >= 0 for t in thresholds)
+        ):
+            raise ValueError(
+                f"MemoryConfig.gc_thresholds must be a tuple of 1 to 3 ints >= 0, got {thresholds!r}"
+            )
         if self.memory_limit is not None and (not _is_int(self.memory_limit) or self.memory_limit < 1):
-            raise ValueError(f"MemoryConfig.memory_limit must be bytes >= 1 or None, got {self.memory_limit!r}")
+            raise ValueError(
+                f"MemoryConfig.memory_limit must be bytes >= 1 or None, got {self.memory_limit!r}"
+            )
         if (thresholds is not None or self.memory_limit is not None) and not self.enable_gc_optimization:
             raise ValueError(
                 "MemoryConfig.gc_thresholds and memory_limit configure the GC optimizer: "

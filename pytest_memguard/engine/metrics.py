@@ -144,7 +144,7 @@ class MemoryMetrics(Collector):
         counts, pause_sum = self._recorder.histogram()
         cumulative: list[tuple[str, float]] = []
         running = 0
-        for bound, count in zip((*PAUSE_BUCKETS, float("inf")), counts):
+        for bound, count in zip((*PAUSE_BUCKETS, float("inf")), counts, strict=True):
             running += count
             cumulative.append(("+Inf" if bound == float("inf") else repr(bound), running))
         yield HistogramMetricFamily(
@@ -162,7 +162,9 @@ class MemoryMetrics(Collector):
 
     def _memory_metrics(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
-            f"{_NAMESPACE}_process_resident_memory_bytes", "Resident set size of the process", value=resident_bytes()
+            f"{_NAMESPACE}_process_resident_memory_bytes",
+            "Resident set size of the process",
+            value=resident_bytes(),
         )
         if tracemalloc.is_tracing():
             yield GaugeMetricFamily(

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Literal, final
+from typing import Final, Literal, cast, final
 
 from ..units import format_duration, format_size, parse_duration, parse_size
 from .gcstats import GCRecorder
@@ -30,7 +30,14 @@ __all__ = ["ALERT_KEYS", "MemoryAlert", "MemoryMonitor", "MemorySample"]
 AlertKey = Literal["rss", "heap", "rss_fraction", "gc_frequency", "gc_pause", "threads"]
 
 #: The thresholds :meth:`MemoryMonitor.set_alert` accepts.
-ALERT_KEYS: Final[tuple[AlertKey, ...]] = ("rss", "heap", "rss_fraction", "gc_frequency", "gc_pause", "threads")
+ALERT_KEYS: Final[tuple[AlertKey, ...]] = (
+    "rss",
+    "heap",
+    "rss_fraction",
+    "gc_frequency",
+    "gc_pause",
+    "threads",
+)
 
 logger = logging.getLogger("pytest_memguard.engine")
 
@@ -193,7 +200,9 @@ class MemoryMonitor:
         per second, ``threads`` a count. ``heap`` is only checked while tracemalloc is tracing.
         """
         if key not in ALERT_KEYS:
-            raise ValueError(f"unknown alert key {key!r} (value {value!r}); valid keys: {', '.join(ALERT_KEYS)}")
+            raise ValueError(
+                f"unknown alert key {key!r} (value {value!r}); valid keys: {', '.join(ALERT_KEYS)}"
+            )
         threshold = _parse_threshold(key, value)
         with self._lock:
             self._thresholds[key] = threshold
@@ -202,11 +211,11 @@ class MemoryMonitor:
     def clear_alert(self, key: str) -> None:
         """Stop checking ``key``."""
         with self._lock:
-            self._thresholds.pop(key, None)  # type: ignore[call-overload]
-            self._above.pop(key, None)  # type: ignore[call-overload]
+            self._thresholds.pop(cast(AlertKey, key), None)
+            self._above.pop(cast(AlertKey, key), None)
 
     @property
-    def thresholds(self) -> dict[str, float]:
+    def thresholds(self) -> dict[AlertKey, float]:
         """The thresholds set, by key."""
         with self._lock:
             return dict(self._thresholds)

@@ -37,14 +37,18 @@ class _Ref(weakref.ref[Any]):
     key: tuple[int, int]
     full: bool
 
-    def __new__(cls, obj: object, on_death: Callable[[Any], object], key: tuple[int, int], full: bool) -> _Ref:
+    def __new__(
+        cls, obj: object, on_death: Callable[[Any], object], key: tuple[int, int], full: bool
+    ) -> _Ref:
         self = super().__new__(cls, obj, on_death)
         self.key = key
         self.full = full
         return self
 
-    def __init__(self, obj: object, on_death: Callable[[Any], object], key: tuple[int, int], full: bool) -> None:
-        super().__init__(obj, on_death)
+    def __init__(
+        self, obj: object, on_death: Callable[[Any], object], key: tuple[int, int], full: bool
+    ) -> None:
+        super().__init__(obj, on_death)  # type: ignore[call-arg]  # weakref.ref takes them at runtime
 
 
 class _MethodRef(weakref.WeakMethod):  # type: ignore[type-arg]
@@ -61,8 +65,10 @@ class _MethodRef(weakref.WeakMethod):  # type: ignore[type-arg]
         self.full = False
         return self
 
-    def __init__(self, meth: types.MethodType, on_death: Callable[[Any], object], key: tuple[int, int]) -> None:
-        super().__init__(meth, on_death)
+    def __init__(
+        self, meth: types.MethodType, on_death: Callable[[Any], object], key: tuple[int, int]
+    ) -> None:
+        super().__init__(meth, on_death)  # type: ignore[call-arg]  # weakref.ref takes them at runtime
 
 
 def _key(observer: object) -> tuple[int, int]:
@@ -117,10 +123,11 @@ class WeakObserver(Generic[_T]):
         """Drop ``observer``; False when it was not subscribed."""
         with self._lock:
             self._drain()
-            current = self._subs.get(_key(observer))
-            if current is None or current() is not observer:
+            key = _key(observer)
+            current = self._subs.get(key)
+            if current is None or current() is None:
                 return False
-            del self._subs[current.key]
+            del self._subs[key]
             return True
 
     def __len__(self) -> int:
@@ -177,5 +184,6 @@ class WeakObserver(Generic[_T]):
                 dead = pending.popleft()
             except IndexError:
                 break
-            if self._subs.get(dead.key) is dead:
-                del self._subs[dead.key]
+            key = dead.key
+            if self._subs.get(key) is dead:
+                del self._subs[key]

@@ -119,7 +119,9 @@ class MemoryPool:
             raise ValueError(f"on_exhausted must be one of {', '.join(ON_EXHAUSTED)}, got {on_exhausted!r}")
         if block_timeout is not None and not (isinstance(block_timeout, (int, float)) and block_timeout >= 0):
             raise ValueError(f"block_timeout must be a number of seconds >= 0 or None, got {block_timeout!r}")
-        if not (isinstance(growth_factor, (int, float)) and math.isfinite(growth_factor) and growth_factor >= 1):
+        if not (
+            isinstance(growth_factor, (int, float)) and math.isfinite(growth_factor) and growth_factor >= 1
+        ):
             raise ValueError(f"growth_factor must be a finite number >= 1.0, got {growth_factor!r}")
         self._name = name
         self._object_size = object_size

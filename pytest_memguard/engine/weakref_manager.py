@@ -69,7 +69,7 @@ class WeakReference(weakref.ref[_T]):
         created_where: str = "<unknown>",
         callback: Callable[[WeakReference[Any]], object] | None = None,
     ) -> None:
-        super().__init__(obj, on_death)
+        super().__init__(obj, on_death)  # type: ignore[call-arg]  # weakref.ref takes them at runtime
 
     def get(self) -> _T | None:
         """Return the object, or None once it has been collected."""
