@@ -96,7 +96,10 @@ class MemguardSession:
             result = item.stash.get(RESULT_KEY, None)
             if result is not None:
                 result.outcome = report.outcome
-                report.user_properties.append((PROPERTY, json.dumps(result.to_dict(), separators=(",", ":"))))
+                figures = (PROPERTY, json.dumps(result.to_dict(), separators=(",", ":")))
+                # The item's list reaches the teardown report too, which is where JUnit XML reads it.
+                report.user_properties.append(figures)
+                item.user_properties.append(figures)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

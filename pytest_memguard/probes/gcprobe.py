@@ -15,8 +15,8 @@ from typing import Any
 class GCProbe:
     """Counts collections per generation and times each pause while installed."""
 
-    __slots__ = ("_started", "collections", "garbage_before", "installed", "lost", "pause_max",
-                 "pause_total", "uncollectable")
+    __slots__ = ("_started", "collections", "garbage_before", "garbage_growth", "installed", "lost",
+                 "pause_max", "pause_total", "uncollectable")
 
     def __init__(self) -> None:
         self.collections = [0, 0, 0]
@@ -24,6 +24,7 @@ class GCProbe:
         self.pause_total = 0.0
         self.uncollectable = 0
         self.garbage_before = 0
+        self.garbage_growth = 0
         self.installed = False
         self.lost = False
         self._started = 0.0
@@ -40,6 +41,10 @@ class GCProbe:
         if 0 <= generation < len(self.collections):
             self.collections[generation] += 1
         self.uncollectable += info.get("uncollectable", 0)
+        # Read here, not only at the end: a test may empty gc.garbage after the collection filled it.
+        growth = len(gc.garbage) - self.garbage_before
+        if growth > self.garbage_growth:
+            self.garbage_growth = growth
 
     def start(self) -> None:
         self.garbage_before = len(gc.garbage)
@@ -50,12 +55,9 @@ class GCProbe:
         """Remove the callback; ``lost`` tells whether the code under test removed it first."""
         if not self.installed:
             return
+        self.garbage_growth = max(self.garbage_growth, len(gc.garbage) - self.garbage_before)
         self.installed = False
         try:
             gc.callbacks.remove(self._callback)
         except ValueError:
             self.lost = True
-
-    @property
-    def garbage_growth(self) -> int:
-        return len(gc.garbage) - self.garbage_before
