@@ -32,7 +32,7 @@ def result(nodeid: str, **figures: Any) -> TestResult:
     return TestResult(nodeid, **figures)
 
 
-def baseline(*results: TestResult, **environment: str) -> Baseline:
+def baseline(*results: TestResult, **environment: Any) -> Baseline:
     made = Baseline.from_results(results)
     return dataclasses.replace(made, **environment) if environment else made
 
