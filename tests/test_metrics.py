@@ -365,3 +365,22 @@ def test_missing_pushgateway_skips_locally_and_fails_on_ci() -> None:
     with pytest.raises(pytest.fail.Exception, match="apt-get install prometheus-pushgateway"):
         require_pushgateway(lambda: None, {"CI": "true"})
     assert require_pushgateway(lambda: "/bin/gw", {"CI": "true"}) == "/bin/gw"
+
+
+@pytest.mark.usefixtures("no_auth_env")
+def test_the_engine_registry_merges_and_pushes(pushgateway_url: str) -> None:
+    from pytest_memguard.engine.metrics import MemoryMetrics
+
+    engine = MemoryMetrics()
+    try:
+        registry = build_registry(results(), SESSION, extra_registries=[engine.registry])
+        families = {
+            family.name for family in text_string_to_metric_families(generate_latest(registry).decode())
+        }
+        assert {"memguard_session_tests", "memguard_gc_collections", "memguard_gc_pause_seconds"} <= families
+        push(pushgateway_url, "memguard-engine", registry, {})
+    finally:
+        engine.close()
+    found = group(pushgateway_url, job="memguard-engine")
+    assert gateway_value(found, "memguard_session_tests") == 2
+    assert "memguard_gc_pause_seconds" in found
