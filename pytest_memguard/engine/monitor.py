@@ -108,6 +108,8 @@ class MemoryMonitor:
         "_interval",
         "_lock",
         "_recorder",
+        "_sample_count",
+        "_sampled",
         "_samples",
         "_state_lock",
         "_stop_event",
@@ -130,6 +132,8 @@ class MemoryMonitor:
         self._thresholds: dict[AlertKey, float] = {}
         self._above: dict[AlertKey, bool] = {}
         self._lock = threading.Lock()
+        self._sampled = threading.Condition(self._lock)
+        self._sample_count = 0
         self._state_lock = threading.Lock()
         self._recorder = GCRecorder()
         self._baseline: _Baseline | None = None
@@ -274,6 +278,12 @@ class MemoryMonitor:
         with self._lock:
             return self._samples[-1] if self._samples else None
 
+    def wait_for_sample(self, timeout: float | None = None) -> bool:
+        """Block until the next sample is taken (by any thread); False if ``timeout`` seconds pass first."""
+        with self._sampled:
+            seen = self._sample_count
+            return self._sampled.wait_for(lambda: self._sample_count != seen, timeout)
+
     def sample_now(self) -> MemorySample:
         """Take a sample on this thread now, check the thresholds, and return it."""
         with self._lock:
@@ -313,6 +323,8 @@ class MemoryMonitor:
         )
         self._samples.append(sample)
         self._check(sample)
+        self._sample_count += 1
+        self._sampled.notify_all()
         return sample
 
     def _check(self, sample: MemorySample) -> None:

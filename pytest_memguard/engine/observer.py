@@ -84,7 +84,8 @@ class WeakObserver(Generic[_T]):
 
     An observer is an object with ``on_next(value)``, ``on_error(exc)`` and ``on_complete()``, or a
     callable, called for ``on_next`` only. Observers are called in subscription order, outside the lock
-    (so they may subscribe or unsubscribe), on the thread that notifies. ``notify``, ``error`` and
+    (so they may subscribe or unsubscribe), on the thread that notifies. Held weakly means a lambda or
+    ``functools.partial`` that nothing else holds is gone at once: keep a reference to it. ``notify``, ``error`` and
     ``complete`` return the exceptions observers raised, in call order: the producer decides whether
     they matter; nothing is logged or swallowed behind its back.
     """
@@ -102,6 +103,13 @@ class WeakObserver(Generic[_T]):
         if not full and not callable(observer):
             raise TypeError(
                 f"an observer must be callable or have on_next, on_error and on_complete, got {observer!r}"
+            )
+        if isinstance(observer, types.BuiltinMethodType) and not isinstance(
+            observer.__self__, (types.ModuleType, type(None))
+        ):
+            raise TypeError(
+                f"{observer!r} is made anew at each attribute access, so a weak reference to it dies at "
+                "once; subscribe an object or a function that lives as long as the subscription"
             )
         key = _key(observer)
         ref: _Ref | _MethodRef
