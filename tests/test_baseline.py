@@ -120,6 +120,22 @@ def saved_dict() -> dict[str, Any]:
             ["checks[0] is missing 'passed'"],
         ),
     ],
+    ids=[
+        "other-schema",
+        "no-schema",
+        "report-schema",
+        "newer-version",
+        "string-version",
+        "no-version",
+        "no-python",
+        "platform-not-string",
+        "tests-not-object",
+        "test-not-object",
+        "figure-ill-typed",
+        "gc-collections-ill-typed",
+        "duration-bool",
+        "check-missing-field",
+    ],
 )
 def test_load_rejects_bad_baselines_naming_the_file(tmp_path: Path, mutate: Any, words: list[str]) -> None:
     data = saved_dict()
