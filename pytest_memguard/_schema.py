@@ -85,7 +85,8 @@ def _describe(hint: Any) -> str:
         return " or ".join(_describe(arg) for arg in typing.get_args(hint))
     if origin is list:
         (item_hint,) = typing.get_args(hint) or (Any,)
-        return f"a list of {_describe(item_hint)}"
+        plurals = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
+        return f"an array of {plurals.get(item_hint) or getattr(item_hint, '__name__', 'value') + ' objects'}"
     names = {type(None): "null", bool: "true/false", int: "an integer", float: "a number", str: "a string"}
     if hint in names:
         return names[hint]

@@ -109,7 +109,7 @@ def saved_dict() -> dict[str, Any]:
         ),
         (
             lambda d: d["tests"]["tests/test_a.py::test_one"].update(gc_collections=[1, "x"]),
-            ["field 'gc_collections' must be a list of an integer"],
+            ["field 'gc_collections' must be an array of integers"],
         ),
         (
             lambda d: d["tests"]["tests/test_a.py::test_one"].update(duration=True),
