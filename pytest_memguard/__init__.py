@@ -7,13 +7,47 @@ from here too and never import pytest.
 from __future__ import annotations
 
 from ._version import __version__
+from .engine import (
+    ALERT_KEYS,
+    GC_STRATEGIES,
+    GCOptimizer,
+    GCStrategy,
+    MemoryAlert,
+    MemoryConfig,
+    MemoryManager,
+    MemoryMetrics,
+    MemoryMonitor,
+    MemoryPool,
+    PoolError,
+    PoolExhausted,
+    WeakCache,
+    WeakObserver,
+    WeakReference,
+    WeakReferenceManager,
+)
 from .errors import MemguardError, MemguardUsageError, MemguardWarning
 from .markers import memguard
 from .results import CheckResult, TestResult
 from .units import format_duration, format_size, parse_duration, parse_size
 
 __all__ = [
+    "ALERT_KEYS",
+    "GC_STRATEGIES",
     "CheckResult",
+    "GCOptimizer",
+    "GCStrategy",
+    "MemoryAlert",
+    "MemoryConfig",
+    "MemoryManager",
+    "MemoryMetrics",
+    "MemoryMonitor",
+    "MemoryPool",
+    "PoolError",
+    "PoolExhausted",
+    "WeakCache",
+    "WeakObserver",
+    "WeakReference",
+    "WeakReferenceManager",
     "MemguardError",
     "MemguardUsageError",
     "MemguardWarning",

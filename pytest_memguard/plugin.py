@@ -59,6 +59,10 @@ def pytest_configure(config: pytest.Config) -> None:
     session = MemguardSession(config, settings)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "memguard-session")
+    if not config.pluginmanager.has_plugin("memguard-engine"):
+        from . import engine_fixtures
+
+        config.pluginmanager.register(engine_fixtures, "memguard-engine")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -13,12 +13,11 @@ def _size(value: int | None) -> str:
 
 
 def summary_lines(results: list[TestResult], top: int) -> list[str]:
-    """Rows for the ``top`` largest tests, by peak heap where traced, else by peak RSS."""
-    traced = any(result.peak_heap is not None for result in results)
+    """Rows for the ``top`` largest tests, by the larger of their peak heap and peak RSS."""
+    traced = all(result.peak_heap is not None for result in results)
 
     def size(result: TestResult) -> int:
-        value = result.peak_heap if traced else result.peak_rss
-        return value or 0
+        return max(result.peak_heap or 0, result.peak_rss or 0)
 
     largest = sorted(results, key=size, reverse=True)[:top]
     header = ("peak heap", "peak RSS", "blocks", "GC max", "GC runs", "leak", "duration", "test")

@@ -29,6 +29,7 @@ __all__ = ["HANDLE_KEY", "PLAN_KEY", "RESULT_KEY", "MemguardSession", "warn_inte
 PLAN_KEY = pytest.StashKey["ItemPlan | PlanError"]()
 RESULT_KEY = pytest.StashKey[TestResult]()
 HANDLE_KEY = pytest.StashKey[MemguardHandle]()
+CALL_KEY = pytest.StashKey["_CallChecks"]()
 PROPERTY = "memguard"
 SITES_SHOWN = 10
 
@@ -70,23 +71,40 @@ class MemguardSession:
 
     # -- measuring the call ---------------------------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True)
+    # Innermost of the call wrappers, so pytest's capture and logging set-up are not measured as the test's.
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         plan = item.stash.get(PLAN_KEY, None)
         handle = item.stash.get(HANDLE_KEY, None)
         if not isinstance(plan, ItemPlan) or not (plan.active or handle is not None):
             return (yield)
         call = _CallChecks(self, item, plan, handle)
-        call.start()
+        # A plain test function is measured closer still, around pytest_pyfunc_call; others from here.
+        via_pyfunc = type(item).runtest is pytest.Function.runtest
+        if via_pyfunc:
+            item.stash[CALL_KEY] = call
+        else:
+            call.start()
         try:
             outcome = yield
         except BaseException:
             call.finish(passed=False)
             raise
+        finally:
+            if via_pyfunc:
+                del item.stash[CALL_KEY]
         failures = call.finish(passed=True)
         if failures:
             pytest.fail("\n".join(failures), pytrace=False)
         return outcome
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+        call = pyfuncitem.stash.get(CALL_KEY, None)
+        if call is None or call.started:  # not measured, or a re-run of the body by a check
+            return (yield)
+        call.start()
+        return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[
@@ -146,8 +164,10 @@ class _CallChecks:
             heap_limit=plan.max_heap,
         )
         self.engine = _EngineHelpers(plan)
+        self.started = False
 
     def start(self) -> None:
+        self.started = True
         try:
             self.engine.start()
             assert self.meter is not None
@@ -161,7 +181,7 @@ class _CallChecks:
 
     def finish(self, *, passed: bool) -> list[str]:
         """Stop measuring, record the result, and (if the test passed) return the failed checks' text."""
-        if self.meter is None:
+        if self.meter is None or not self.started:
             return []
         try:
             figures = self.meter.stop()

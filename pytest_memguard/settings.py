@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .engine import ALERT_KEYS, GC_STRATEGIES, MemoryMonitor
 from .markers import MARKER_KEYS
 from .units import parse_duration, parse_size
 
@@ -27,17 +28,6 @@ __all__ = [
     "plan_for_markers",
 ]
 
-#: Monitor alert keys and how each threshold is parsed (the engine's ``MemoryMonitor.set_alert`` keys).
-_ALERT_PARSERS: Final[dict[str, Callable[[object], float]]] = {
-    "rss": lambda value: float(parse_size(value)),
-    "heap": lambda value: float(parse_size(value)),
-    "rss_fraction": lambda value: _parse_fraction(value),
-    "gc_frequency": lambda value: _parse_positive_float(value),
-    "gc_pause": parse_duration,
-    "threads": lambda value: float(_parse_count(value, minimum=1)),
-}
-ALERT_KEYS: Final = tuple(_ALERT_PARSERS)
-GC_STRATEGIES: Final = ("adaptive", "low_latency", "high_throughput", "memory_efficient")
 
 #: Heap growth per run below this is noise, not a leak, for ``no_leaks`` (free lists, dict resizes).
 NO_LEAK_HEAP_FLOOR: Final = 256
@@ -100,12 +90,14 @@ def parse_alert(text: str) -> tuple[str, float]:
 
 
 def parse_alert_value(key: str, value: object) -> float:
-    if key not in _ALERT_PARSERS:
+    """A monitor threshold in base units, parsed by the engine's own ``MemoryMonitor.set_alert``."""
+    if key not in ALERT_KEYS:
         raise ValueError(f"unknown alert key {key!r}; the keys are {', '.join(ALERT_KEYS)}")
-    try:
-        return _ALERT_PARSERS[key](value)
-    except ValueError as exc:
-        raise ValueError(f"alert {key}: {exc}") from None
+    monitor = MemoryMonitor()
+    if key in ("rss_fraction", "gc_frequency", "threads") and isinstance(value, str):
+        value = _parse_fraction(value) if key == "rss_fraction" else _parse_positive_float(value)
+    monitor.set_alert(key, value)
+    return monitor.thresholds[key]  # type: ignore[index]
 
 
 def _parse_size_or_none(value: object) -> int | None:
