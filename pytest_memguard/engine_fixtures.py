@@ -110,7 +110,9 @@ class WeakCacheFixture(WeakCache[Any, Any]):
         if not survivors:
             return
         count = len(survivors)
-        lines = [f"memguard: weak_cache: {count} value{'s' if count != 1 else ''} still alive after a collection"]
+        lines = [
+            f"memguard: weak_cache: {count} value{'s' if count != 1 else ''} still alive after a collection"
+        ]
         for key, value in survivors:
             lines.append(f"  key {key!r}: {qualified_type_name(value)} held by {_explain(value, survivors)}")
         del survivors

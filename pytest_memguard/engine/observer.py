@@ -12,7 +12,7 @@ import types
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar, final, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, final
 
 from .errors import not_weakrefable
 
@@ -22,7 +22,6 @@ _T = TypeVar("_T")
 _T_contra = TypeVar("_T_contra", contravariant=True)
 
 
-@runtime_checkable
 class Observer(Protocol[_T_contra]):
     """What :meth:`WeakObserver.subscribe` accepts besides a plain callable."""
 
@@ -71,6 +70,12 @@ class _MethodRef(weakref.WeakMethod):  # type: ignore[type-arg]
         super().__init__(meth, on_death)  # type: ignore[call-arg]  # weakref.ref takes them at runtime
 
 
+def _is_full_observer(observer: object) -> bool:
+    # What isinstance(observer, Observer) decides, without the protocol machinery's cost per call.
+    cls = type(observer)
+    return all(callable(getattr(cls, name, None)) for name in ("on_next", "on_error", "on_complete"))
+
+
 def _key(observer: object) -> tuple[int, int]:
     # A bound method is a new object at every attribute access: identify it by its object and function.
     if isinstance(observer, types.MethodType):
@@ -85,9 +90,9 @@ class WeakObserver(Generic[_T]):
     An observer is an object with ``on_next(value)``, ``on_error(exc)`` and ``on_complete()``, or a
     callable, called for ``on_next`` only. Observers are called in subscription order, outside the lock
     (so they may subscribe or unsubscribe), on the thread that notifies. Held weakly means a lambda or
-    ``functools.partial`` that nothing else holds is gone at once: keep a reference to it. ``notify``, ``error`` and
-    ``complete`` return the exceptions observers raised, in call order: the producer decides whether
-    they matter; nothing is logged or swallowed behind its back.
+    ``functools.partial`` that nothing else holds is gone at once: keep a reference to it.
+    ``notify``, ``error`` and ``complete`` return the exceptions observers raised, in call order: the
+    producer decides whether they matter; nothing is logged or swallowed behind its back.
     """
 
     __slots__ = ("_lock", "_pending", "_subs")
@@ -99,7 +104,7 @@ class WeakObserver(Generic[_T]):
 
     def subscribe(self, observer: Observer[_T] | Callable[[_T], object]) -> None:
         """Hold ``observer`` weakly; subscribing the same observer twice keeps one subscription."""
-        full = isinstance(observer, Observer)
+        full = _is_full_observer(observer)
         if not full and not callable(observer):
             raise TypeError(
                 f"an observer must be callable or have on_next, on_error and on_complete, got {observer!r}"

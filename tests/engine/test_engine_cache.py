@@ -127,9 +127,10 @@ def test_a_rewrite_renews_the_ttl() -> None:
 
 
 def test_on_evict_may_use_the_cache() -> None:
-    cache: WeakCache[str, Value] = WeakCache(max_size=1)
     seen: list[bool] = []
-    cache._on_evict = lambda key, value: seen.append(key in cache)  # type: ignore[assignment]
+    cache: WeakCache[str, Value] = WeakCache(
+        max_size=1, on_evict=lambda key, value: seen.append(key in cache)
+    )
     a, b = Value(1), Value(2)
     cache["a"] = a
     cache["b"] = b

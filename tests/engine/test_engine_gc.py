@@ -1,4 +1,4 @@
-"""GCRecorder and GCOptimizer: measured pauses, strategies in CPython terms, deterministic choice, exact restore."""
+"""GCRecorder and GCOptimizer: measured pauses, CPython strategies, deterministic choice, exact restore."""
 
 from __future__ import annotations
 
@@ -50,7 +50,10 @@ def test_strategy_names() -> None:
 
 
 def test_unknown_strategy_lists_the_valid_ones() -> None:
-    with GCOptimizer() as optimizer, pytest.raises(ValueError, match="valid strategies: adaptive, low_latency"):
+    with (
+        GCOptimizer() as optimizer,
+        pytest.raises(ValueError, match="valid strategies: adaptive, low_latency"),
+    ):
         optimizer.apply("fastest")
     with pytest.raises(ValueError, match="'fastest'"):
         GCOptimizer(["fastest"])
@@ -138,7 +141,9 @@ def test_adaptive_thresholds_follow_overhead_and_pressure() -> None:
 
 
 def test_statistics_figures() -> None:
-    figures = GCStats(elapsed=2.0, collections=10, pause_total=0.5, pause_max=0.1, collected=3, uncollectable=1)
+    figures = GCStats(
+        elapsed=2.0, collections=10, pause_total=0.5, pause_max=0.1, collected=3, uncollectable=1
+    )
     assert figures.collections_per_second == 5.0
     assert figures.gc_cpu_ratio == 0.25
     assert figures.uncollectable_ratio == 0.25

@@ -11,7 +11,13 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pytest_memguard.engine import MemoryConfig, MemoryManager, MemoryMetrics, MemoryPool, WeakReferenceManager
+from pytest_memguard.engine import (
+    MemoryConfig,
+    MemoryManager,
+    MemoryMetrics,
+    MemoryPool,
+    WeakReferenceManager,
+)
 
 
 class Thing:
@@ -127,7 +133,11 @@ def test_metrics_read_the_live_objects() -> None:
         assert samples["memguard_pool_hit_ratio"] == [({"pool": "frames"}, 1.0)]
         assert ({"pool": "frames", "state": "outstanding"}, 1.0) in samples["memguard_pool_buffers"]
         assert samples["memguard_weak_references_active"] == [({}, 1.0)]
-        assert {labels["generation"] for labels, _ in samples["memguard_gc_collections_total"]} == {"0", "1", "2"}
+        assert {labels["generation"] for labels, _ in samples["memguard_gc_collections_total"]} == {
+            "0",
+            "1",
+            "2",
+        }
         assert samples["memguard_gc_pause_seconds_count"][0][1] >= 1
         assert samples["memguard_gc_pause_seconds_bucket"][0][0]["le"] == "0.0001"
         assert 0 <= samples["memguard_gc_cpu_ratio"][0][1] <= 1

@@ -121,4 +121,4 @@ def test_bad_observers() -> None:
     with pytest.raises(TypeError, match="cannot be weakly referenced"):
         subject.subscribe(Slotted())
     with pytest.raises(TypeError, match="made anew at each attribute access"):
-        subject.subscribe([].append)
+        subject.subscribe([].append)  # type: ignore[arg-type]
