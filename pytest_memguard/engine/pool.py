@@ -263,16 +263,13 @@ class MemoryPool:
             self._releases += 1
             if self._sites:
                 self._sites.pop(key, None)
-            extra = key in self._extras
-            if extra:
+            # Zeroing under the lock costs no concurrency: the slice assignment holds the GIL anyway, and
+            # one lock round instead of two is most of a small buffer's release.
+            if self._zero:
+                buf[:] = self._zeros
+            if self._extras and key in self._extras:
                 self._extras.discard(key)
-        # Zeroing is O(object_size); done outside the lock so big buffers do not serialize releases.
-        # The buffer is in neither the free list nor the outstanding dict meanwhile, so nobody can get it.
-        if self._zero:
-            buf[:] = self._zeros
-        if extra:
-            return
-        with self._lock:
+                return
             self._free.append(buf)
             if self._waiters:
                 self._available.notify()
