@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,7 +45,7 @@ DEFAULT_IGNORED_MODULE_PREFIXES: tuple[str, ...] = ("_pytest", "pytest", "pluggy
 Reason = Literal["found", "exhausted", "max_depth", "timeout", "changed"]
 RootKind = Literal["module", "class", "frame", "thread"]
 
-_OWN_PACKAGE = __name__.partition(".")[0]
+_OWN = (__name__.partition(".")[0],)
 _CHUNK = 1024
 _TYPE_DICT = type.__dict__["__dict__"]
 _C_DESCRIPTORS = (types.GetSetDescriptorType, types.MemberDescriptorType)
@@ -194,6 +194,8 @@ def _search(
                 return result(None, "timeout", depth)
             chunk = frontier[start : start + _CHUNK]
             children = _root_referents(chunk) if depth == 0 else gc.get_referents(*chunk)
+            if prune_leaves:
+                children = list(filter(gc.is_tracked, children))
             # Dedupe by id in C: an id -> object dict (in discovery order) minus the ids already seen.
             fresh = dict(zip(map(id, children), children, strict=True))
             if tid in fresh and tid not in seen:
@@ -204,8 +206,7 @@ def _search(
             new_ids = fresh.keys() - seen
             seen.update(new_ids)
             visited += len(new_ids)
-            new = map(fresh.__getitem__, filter(new_ids.__contains__, fresh))
-            following.extend(filter(gc.is_tracked, new) if prune_leaves else new)
+            following.extend(map(fresh.__getitem__, filter(new_ids.__contains__, fresh)))
         if not following:
             return result(None, "exhausted", depth + 1)
         levels.append(following)
@@ -227,15 +228,27 @@ def _root_referents(nodes: Iterable[object]) -> list[object]:
 def _trace_back(levels: list[list[object]], target: object) -> list[object] | None:
     path = [target]
     for depth in range(len(levels) - 1, -1, -1):
-        wanted = id(path[-1])
-        for node in levels[depth]:
-            if wanted in map(id, _root_referents((node,)) if depth == 0 else gc.get_referents(node)):
-                path.append(node)
-                break
-        else:
+        parent = _referrer_in(levels[depth], id(path[-1]), _root_referents if depth == 0 else _referents)
+        if parent is None:
             return None
+        path.append(parent[0])
     path.reverse()
     return path
+
+
+def _referrer_in(
+    level: list[object], wanted: int, referents: Callable[[list[object]], list[object]]
+) -> tuple[object] | None:
+    # A chunk at a time in C, then one object at a time only in the chunk that holds it.
+    for start in range(0, len(level), _CHUNK):
+        chunk = level[start : start + _CHUNK]
+        if wanted in map(id, referents(chunk)):
+            return next(((node,) for node in chunk if wanted in map(id, referents([node]))), None)
+    return None
+
+
+def _referents(nodes: list[object]) -> list[object]:
+    return gc.get_referents(*nodes)
 
 
 def _roots(excluded: set[int], prefixes: tuple[str, ...]) -> list[_Root]:
@@ -252,22 +265,7 @@ def _roots(excluded: set[int], prefixes: tuple[str, ...]) -> list[_Root]:
             namespace = _owned_dict(cls)
             if namespace is not None:
                 roots.append(_Root("class", namespace, f"{module_name}.{_type_attr(cls, '__qualname__')}"))
-    current, files = threading.get_ident(), _package_files(prefixes)
-    for ident, top in list(sys._current_frames().items()):
-        frame: types.FrameType | None = top
-        # This call and its callers from this package hold the search's structures and its target.
-        while ident == current and frame is not None and _in_modules(_frame_module(frame), (_OWN_PACKAGE,)):
-            excluded.add(id(frame))
-            frame = frame.f_back
-        while frame is not None:
-            running, frame = frame, frame.f_back
-            module_name = _frame_module(running)
-            if module_name == __name__:  # another thread's search, holding its own structures and target
-                excluded.add(id(running))
-            elif id(running) in excluded or _in_modules(module_name, prefixes):
-                continue
-            elif not running.f_code.co_filename.startswith(files):
-                roots.append(_Root("frame", running, running.f_code.co_name))
+    _add_frame_roots(roots, excluded, prefixes)
     for thread in threading.enumerate():
         if id(thread) not in excluded and not _in_modules(_type_attr(type(thread), "__module__"), prefixes):
             roots.append(_Root("thread", thread, thread.name))
@@ -275,6 +273,32 @@ def _roots(excluded: set[int], prefixes: tuple[str, ...]) -> list[_Root]:
     for root in roots:
         unique.setdefault(id(root.node), root)
     return [root for key, root in unique.items() if key not in excluded]
+
+
+def _add_frame_roots(roots: list[_Root], excluded: set[int], prefixes: tuple[str, ...]) -> None:
+    current, files = threading.get_ident(), _package_files(prefixes)
+    stacks: list[tuple[int, types.FrameType | None]] = list(sys._current_frames().items())
+    frame: types.FrameType | None = None
+    try:
+        for ident, frame in stacks:
+            # This call and its callers from this package hold the search's structures and its target.
+            while ident == current and frame is not None and _in_modules(_frame_module(frame), _OWN):
+                excluded.add(id(frame))
+                frame = frame.f_back
+            while frame is not None:
+                module_name = _frame_module(frame)
+                ignored = _in_modules(module_name, prefixes) or frame.f_code.co_filename.startswith(files)
+                if module_name == __name__ or ignored:
+                    # Another thread's search holds its own target; and up to 3.10 a running frame's locals
+                    # are its referents, so an ignored frame must not be a link either.
+                    excluded.add(id(frame))
+                elif id(frame) not in excluded:
+                    roots.append(_Root("frame", frame, frame.f_code.co_name))
+                frame = frame.f_back
+    finally:
+        # This call's own frame object would hold itself through these locals, and with it its callers.
+        stacks.clear()
+        frame = None
 
 
 def _package_files(prefixes: tuple[str, ...]) -> tuple[str, ...]:

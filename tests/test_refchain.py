@@ -7,6 +7,7 @@ run inside an ``assert``: pytest's assertion rewriting keeps its operands in the
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_memguard.refchain import (
     DEFAULT_IGNORED_MODULE_PREFIXES,
@@ -401,3 +404,71 @@ def test_search_result_is_frozen() -> None:
     assert isinstance(result, SearchResult)
     with pytest.raises(AttributeError):
         result.reason = "found"  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def fresh_module() -> Iterator[Any]:
+    module = types.ModuleType(f"refchain_graph_{uuid.uuid4().hex[:8]}")
+    sys.modules[module.__name__] = module
+    try:
+        yield module
+    finally:
+        del sys.modules[module.__name__]
+        module.__dict__.clear()
+
+
+def build_graph(
+    module: Any, size: int, edges: list[tuple[int, int]], holders: list[int], globals_: list[int]
+) -> weakref.ref[Foo]:
+    lists: list[list[object]] = [[] for _ in range(size)]
+    for source, sink in edges:
+        lists[source % size].append(lists[sink % size])
+    target = Foo()
+    for holder in holders:
+        lists[holder % size].append(target)
+    for index in globals_:
+        setattr(module, f"g{index % size}", lists[index % size])
+    return weakref.ref(target)
+
+
+def shortest(size: int, edges: list[tuple[int, int]], holders: list[int], globals_: list[int]) -> int | None:
+    """References from the module's dict to the target, over the graph as built (None: unreachable)."""
+    children = {i: {sink % size for source, sink in edges if source % size == i} for i in range(size)}
+    holding = {holder % size for holder in holders}
+    frontier, seen, depth = {index % size for index in globals_}, set[int](), 1
+    while frontier:
+        if frontier & holding:
+            return depth + 1
+        seen |= frontier
+        frontier = {child for node in frontier for child in children[node]} - seen
+        depth += 1
+    return None
+
+
+indices = st.integers(min_value=0, max_value=7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=8),
+    edges=st.lists(st.tuples(indices, indices), max_size=16),
+    holders=st.lists(indices, max_size=3),
+    globals_=st.lists(indices, min_size=1, max_size=3),
+)
+def test_the_chain_is_a_shortest_one(
+    size: int, edges: list[tuple[int, int]], holders: list[int], globals_: list[int]
+) -> None:
+    with fresh_module() as module:
+        ref = build_graph(module, size, edges, holders, globals_)
+        expected = shortest(size, edges, holders, globals_)
+        if ref() is None:
+            return
+        report = find_chain_report(ref())
+        if expected is None:
+            assert report.chain is None
+        else:
+            assert report.chain is not None
+            assert (report.depth, len(report.chain.links)) == (expected, expected + 1)
+            text = format_chain(report, ref())
+            assert text.startswith(f"module {module.__name__} → g")
+            assert text.endswith(" → <Foo>")
