@@ -81,7 +81,8 @@ def pool_vs_allocation(size: int, zero: bool, number: int, repeat: int) -> tuple
         buf = bytearray(size)
         buf[:64] = PAYLOAD
 
-    pooled(), fresh()
+    pooled()
+    fresh()
     return side_by_side(pooled, fresh, number, repeat)
 
 
