@@ -26,6 +26,8 @@ __all__ = ["BUILTIN_STRATEGIES", "GC_STRATEGIES", "GCOptimizer", "GCStats", "GCS
 Objective = Literal["balanced", "latency", "throughput", "memory"]
 Thresholds = tuple[int, int, int]
 
+_OBJECTIVES: Final[tuple[Objective, ...]] = ("balanced", "latency", "throughput", "memory")
+
 _MIN_THRESHOLD0: Final = 100
 _MAX_THRESHOLD0: Final = 100_000
 
@@ -46,6 +48,20 @@ class GCStrategy:
     freeze: bool | None = None
     collect: bool = False
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.objective not in _OBJECTIVES:
+            raise ValueError(
+                f"GCStrategy {self.name!r}: objective must be one of {', '.join(_OBJECTIVES)}, "
+                f"got {self.objective!r}"
+            )
+        thresholds = self.thresholds
+        if thresholds is not None and (
+            not isinstance(thresholds, tuple)
+            or len(thresholds) != 3
+            or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in thresholds)
+        ):
+            raise ValueError(f"GCStrategy {self.name!r}: thresholds must be 3 ints >= 0, got {thresholds!r}")
 
 
 #: The built-in strategies, by name.

@@ -190,19 +190,25 @@ class MemoryPool:
     def acquire(self) -> memoryview:
         """Return a buffer of ``object_size`` bytes; the caller must :meth:`release` it."""
         site = traceback.extract_stack(sys._getframe(1), limit=_SITE_FRAMES) if self._track else None
-        with self._lock:
+        # The lock's own methods rather than ``with``: measurably cheaper on CPython 3.11's hot path.
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._free:
                 buf = self._free.pop()
                 self._hits += 1
             else:
                 buf = self._acquire_slow()
             key = id(buf)
-            self._outstanding[key] = buf
+            outstanding = self._outstanding
+            outstanding[key] = buf
             self._acquisitions += 1
-            if len(self._outstanding) > self._high_water:
-                self._high_water = len(self._outstanding)
+            if len(outstanding) > self._high_water:
+                self._high_water = len(outstanding)
             if site is not None:
                 self._sites[key] = site
+        finally:
+            lock.release()
         return buf
 
     def _acquire_slow(self) -> memoryview:
@@ -256,7 +262,9 @@ class MemoryPool:
         buffer is then left untouched, so a mistaken release never wipes someone else's data.
         """
         key = id(buf)
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             # While a buffer is outstanding the pool holds it, so no other live object can share its id().
             if self._outstanding.pop(key, None) is None:
                 raise self._release_error(buf)
@@ -273,6 +281,8 @@ class MemoryPool:
             self._free.append(buf)
             if self._waiters:
                 self._available.notify()
+        finally:
+            lock.release()
 
     def _release_error(self, buf: object) -> PoolError:
         if self._owned.get(id(buf)) is buf:

@@ -57,7 +57,7 @@ class WeakReference(weakref.ref[_T]):
         self.created_at = time.time()
         self.created_where = created_where
         self.type_name = qualified_type_name(obj)
-        self.size = sys.getsizeof(obj)
+        self.size = sys.getsizeof(obj, 0)
         return self
 
     def __init__(

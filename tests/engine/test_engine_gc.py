@@ -185,3 +185,13 @@ def test_set_thresholds_is_restored() -> None:
         optimizer.set_thresholds(1000)
         assert gc.get_threshold()[0] == 1000
     assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [({"objective": "speed"}, "objective"), ({"thresholds": (1, 2)}, "thresholds")],
+)
+def test_bad_custom_strategies(kwargs: dict[str, object], word: str) -> None:
+    args: dict[str, object] = {"name": "bad", "objective": "latency", "thresholds": None, **kwargs}
+    with pytest.raises(ValueError, match=word):
+        GCStrategy(**args)  # type: ignore[arg-type]
