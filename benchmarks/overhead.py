@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -178,6 +179,7 @@ SUMMARY = re.compile(r"^=*\s*(?P<body>(\d+ \w+(, )?)+) in [\d.]+s")
 @dataclass
 class Outcome:
     seconds: float
+    cpu: float  # user + system CPU seconds of the pytest process: less sensitive to a busy machine
     counts: dict[str, int]
     returncode: int
     output: str
@@ -208,10 +210,13 @@ def command(suite: Suite, variant: Variant) -> list[str]:
 
 def run_pytest(suite: Suite, variant: Variant) -> Outcome:
     cmd = command(suite, variant)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=suite.root, env=env_for_runs(variant), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     counts: dict[str, int] = {}
     for line in reversed(proc.stdout.splitlines()):
         match = SUMMARY.match(line.strip())
@@ -220,7 +225,7 @@ def run_pytest(suite: Suite, variant: Variant) -> Outcome:
                 number, word = part.split(" ", 1)
                 counts[word] = int(number)
             break
-    return Outcome(seconds, counts, proc.returncode, proc.stdout)
+    return Outcome(seconds, cpu, counts, proc.returncode, proc.stdout)
 
 
 # -- the benchmark ----------------------------------------------------------------------------------------
@@ -230,6 +235,7 @@ def run_pytest(suite: Suite, variant: Variant) -> Outcome:
 class Series:
     variant: Variant
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     total: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -276,9 +282,10 @@ def check_outcome(suite: Suite, variant: Variant, outcome: Outcome, expected_tot
     return problems
 
 
-def bench_suite(suite: Suite, runs: int) -> tuple[dict[str, Series], list[str]]:
+def bench_suite(suite: Suite, runs: int) -> tuple[dict[str, Series], list[str], list[float]]:
     series = {v.key: Series(v) for v in VARIANTS}
     problems: list[str] = []
+    loads: list[float] = []
     log(f"\n== {suite.name} {suite.version}: warm-up round (not timed) ==")
     expected: int | None = None
     for variant in VARIANTS:
@@ -287,42 +294,49 @@ def bench_suite(suite: Suite, runs: int) -> tuple[dict[str, Series], list[str]]:
             expected = outcome.total
         problems += check_outcome(suite, variant, outcome, expected, "warmup")
         series[variant.key].total, series[variant.key].counts = outcome.total, outcome.counts
-        log(f"  {variant.label:<34} {outcome.seconds:7.2f} s  {outcome.counts}")
+        log(f"  {variant.label:<34} {outcome.seconds:7.2f} s {outcome.cpu:7.2f} s cpu  {outcome.counts}")
     for rep in range(runs):
         order = VARIANTS[rep % len(VARIANTS):] + VARIANTS[:rep % len(VARIANTS)]
-        log(f"== {suite.name}: repetition {rep + 1}/{runs} ==")
+        loads.append(os.getloadavg()[0])
+        log(f"== {suite.name}: repetition {rep + 1}/{runs} (load average {loads[-1]:.2f}) ==")
         for variant in order:
             outcome = run_pytest(suite, variant)
             problems += check_outcome(suite, variant, outcome, expected, f"rep{rep + 1}")
             series[variant.key].times.append(outcome.seconds)
-            log(f"  {variant.label:<34} {outcome.seconds:7.2f} s")
-    return series, problems
+            series[variant.key].cpu.append(outcome.cpu)
+            log(f"  {variant.label:<34} {outcome.seconds:7.2f} s {outcome.cpu:7.2f} s cpu")
+    loads.append(os.getloadavg()[0])
+    return series, problems, loads
 
 
 TARGETS = {"memguard": 1.05, "few": 1.02}
 
 
-def table(suite: Suite, series: dict[str, Series]) -> list[str]:
+def table(suite: Suite, series: dict[str, Series], loads: list[float]) -> list[str]:
     plain = statistics.median(series["plain"].times)
+    plain_cpu = statistics.median(series["plain"].cpu)
     ratio = {k: statistics.median(s.times) / plain for k, s in series.items()}
+    cpu_ratio = {k: statistics.median(s.cpu) / plain_cpu for k, s in series.items()}
     limits = dict(TARGETS, heap=ratio["trace_call"])
     lines = [f"{suite.name} {suite.version}: {' '.join(suite.args)} -- {series['plain'].total} tests "
              f"({', '.join(f'{n} {w}' for w, n in series['plain'].counts.items())}), "
-             f"{len(series['plain'].times)} timed runs per variant",
-             f"  {'variant':<34} {'median s':>9} {'min s':>8} {'ratio':>7}  target",
-             "  " + "-" * 74]
+             f"{len(series['plain'].times)} timed runs per variant, load average "
+             f"{min(loads):.2f}..{max(loads):.2f} on {os.cpu_count()} cores",
+             f"  {'variant':<36} {'median s':>8} {'min s':>7} {'ratio':>7}  {'target (wall ratio)':<33}"
+             f"{'cpu s':>7} {'cpu ratio':>9}",
+             "  " + "-" * 111]
     for key, s in series.items():
         if key in limits:
-            name = "trace-each-call ratio" if key == "heap" else ""
-            target = f"<= {limits[key]:.3f}x {name}".rstrip()
+            name = "trace-each-call" if key == "heap" else ""
             verdict = "PASS" if ratio[key] <= limits[key] else "MISS"
-            target = f"{target:<32} {verdict}"
+            target = f"<= {limits[key]:.3f}x {name:<16} {verdict}"
         elif key == "plain":
             target = "(baseline)"
         else:
             target = "(reference)"
-        lines.append(f"  {s.variant.label:<34} {statistics.median(s.times):9.3f} {min(s.times):8.3f} "
-                     f"{ratio[key]:6.3f}x  {target}")
+        lines.append(f"  {s.variant.label:<36} {statistics.median(s.times):8.3f} {min(s.times):7.3f} "
+                     f"{ratio[key]:6.3f}x  {target:<33}{statistics.median(s.cpu):7.2f} "
+                     f"{cpu_ratio[key]:8.3f}x")
     lines.append(f"  pytest-memray for comparison: {ratio['memray']:.3f}x; --memguard-heap / tracemalloc "
                  f"each call: {ratio['heap'] / ratio['trace_call']:.3f}x at 1 frame, "
                  f"{ratio['heap'] / ratio['trace_call5']:.3f}x at 5 frames (memguard's default depth)")
@@ -380,7 +394,7 @@ def stability(repeats: int = 5) -> tuple[list[str], bool]:
                f"--junitxml={xml}", "test_stable.py"]
         proc = subprocess.run(cmd, cwd=folder, env=env_for_runs(), capture_output=True, text=True)
         last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-        outcomes.append(last)
+        outcomes.append(re.sub(r" in [\d.]+s.*$", "", last.strip("= ")))
         props = read_junit(xml) if xml.exists() else {}
         alloc = props.get("test_alloc", {})
         peaks.append(int(alloc.get("peak_heap") or 0))
@@ -432,9 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.stability:
         names = list(SUITES) if args.suite == "all" else [args.suite]
         for name in names:
-            series, found = bench_suite(SUITES[name], args.runs)
+            series, found, loads = bench_suite(SUITES[name], args.runs)
             problems += found
-            report += [*table(SUITES[name], series), ""]
+            report += [*table(SUITES[name], series, loads), ""]
     stable_lines, stable_ok = stability()
     report += stable_lines
 
