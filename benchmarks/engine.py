@@ -68,8 +68,9 @@ def side_by_side(
     return statistics.median(mine), statistics.median(other), ratio
 
 
-def pool_vs_allocation(size: int, zero: bool, number: int, repeat: int) -> tuple[float, float, float]:
-    pool = MemoryPool(f"bench-{size}", size, 16, zero_on_release=zero)
+def pooled_op(size: int, zero: bool) -> Callable[[], None]:
+    """acquire + write + release on a pool of ``size``-byte buffers."""
+    pool = MemoryPool(f"bench-{size}-{zero}", size, 16, zero_on_release=zero)
     acquire, release = pool.acquire, pool.release
 
     def pooled() -> None:
@@ -77,13 +78,18 @@ def pool_vs_allocation(size: int, zero: bool, number: int, repeat: int) -> tuple
         buf[:64] = PAYLOAD
         release(buf)
 
+    pooled()
+    return pooled
+
+
+def fresh_op(size: int) -> Callable[[], None]:
+    """bytearray + the same write: what the pool replaces."""
+
     def fresh() -> None:
         buf = bytearray(size)
         buf[:64] = PAYLOAD
 
-    pooled()
-    fresh()
-    return side_by_side(pooled, fresh, number, repeat)
+    return fresh
 
 
 def pool_of(buffers: int) -> tuple[Callable[[], None], list[memoryview]]:
@@ -125,8 +131,8 @@ def cache_lookups(number: int, repeat: int) -> tuple[tuple[float, float, float],
     return side_by_side(ours, weak_dict, number, repeat), side_by_side(ours, locked_lru, number, repeat)
 
 
-def inserts(count: int, repeat: int) -> float:
-    """Seconds per insert of ``count`` new keys into a cache bounded at 10,000 entries."""
+def inserts(count: int) -> Callable[[], None]:
+    """``count`` new keys into a cache bounded at 10,000 entries; time it and divide by ``count``."""
     values = [Value(i) for i in range(20_000)]
 
     def run() -> None:
@@ -135,7 +141,7 @@ def inserts(count: int, repeat: int) -> float:
         for i in range(count):
             put(i, values[i % 20_000])
 
-    return statistics.median(timeit.Timer(run).repeat(repeat=repeat, number=1)) / count
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,12 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     repeat = 3 if args.quick else 9
     rows: list[Row] = []
 
-    pool_costs: dict[bool, list[float]] = {True: [], False: []}
-    for size, label in ((4 * KiB, "4 KiB"), (64 * KiB, "64 KiB"), (1 * MiB, "1 MiB")):
+    sizes = ((4 * KiB, "4 KiB"), (64 * KiB, "64 KiB"), (1 * MiB, "1 MiB"))
+    for size, label in sizes:
         number = (20_000 if size < MiB else 2_000) // scale
         for zero in (True, False):
-            ours, theirs, ratio = pool_vs_allocation(size, zero, number, repeat)
-            pool_costs[zero].append(ours)
+            ours, theirs, ratio = side_by_side(pooled_op(size, zero), fresh_op(size), number, repeat)
             rows.append(
                 Row(
                     f"pool acquire+write+release vs bytearray({label})+write"
@@ -164,14 +169,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     for zero in (True, False):
-        costs = pool_costs[zero]
+        ours, theirs, ratio = side_by_side(
+            pooled_op(MiB, zero), pooled_op(4 * KiB, zero), 2_000 // scale, repeat
+        )
         rows.append(
             Row(
-                "pool cost at 1 MiB vs at 4 KiB" + (" (zeroing)" if zero else ", zero_on_release=False"),
-                max(costs),
-                min(costs),
+                "pool op at 1 MiB vs at 4 KiB" + ("" if zero else ", zero_on_release=False"),
+                ours,
+                theirs,
                 1.3,
-                "zeroing is O(size) and required; see the other row" if zero else "flat across sizes",
+                "flat across sizes" + ("; zeroing is O(size)" if zero else ""),
+                ratio,
             )
         )
 
@@ -184,9 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(Row("WeakCache hit vs WeakValueDictionary lookup", *weak_dict[:2], 3.0, "", weak_dict[2]))
     rows.append(Row("WeakCache hit vs OrderedDict LRU behind a Lock", *locked[:2], None, "", locked[2]))
 
-    many, fewer = inserts(1_000_000 // scale, max(repeat // 2, 1)), inserts(100_000 // scale, repeat)
+    many, fewer = 1_000_000 // scale, 100_000 // scale
+    ours, theirs, ratio = side_by_side(inserts(many), inserts(fewer), 1, max(repeat // 2, 3))
     rows.append(
-        Row("insert into a 10,000-bounded cache: 1,000,000 vs 100,000", many, fewer, 1.3, "per insert")
+        Row(
+            "insert into a 10,000-bounded cache: 1,000,000 vs 100,000 (per insert)",
+            ours / many,
+            theirs / fewer,
+            1.3,
+            "",
+            ratio * fewer / many,
+        )
     )
 
     width = max(len(row.what) for row in rows)
