@@ -12,7 +12,9 @@ import pytest
 
 from . import hookspec
 from .handle import MemguardHandle
+from .errors import MemguardUsageError
 from .markers import MARKER_HELP
+from .outputs import SessionOutputs
 from .session import HANDLE_KEY, MemguardSession
 from .settings import OPTIONS, Option, Settings
 
@@ -56,7 +58,13 @@ def _resolve(config: pytest.Config, option: Option) -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     settings = Settings.from_values({option.dest: _resolve(config, option) for option in OPTIONS})
-    session = MemguardSession(config, settings)
+    outputs = SessionOutputs(settings)
+    if not hasattr(config, "workerinput"):  # xdist workers measure; only the controller reads and writes files
+        try:
+            outputs.validate()
+        except MemguardUsageError as exc:
+            raise pytest.UsageError(f"memguard: {exc}") from None
+    session = MemguardSession(config, settings, outputs)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "memguard-session")
     if not config.pluginmanager.has_plugin("memguard-engine"):

@@ -8,7 +8,9 @@ them the same way.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 import warnings
 from collections.abc import Generator
 from typing import Any
@@ -19,6 +21,7 @@ from . import checks
 from .handle import MemguardHandle
 from .leaks import LeakReport, check_leaks
 from .measure import Figures, Meter
+from .outputs import SessionOutputs
 from .probes.heap import catch_crossing, top_sites
 from .probes.rss import rss_method
 from .results import CheckResult, TestResult
@@ -47,10 +50,13 @@ def warn_internal(item: pytest.Item, what: str, exc: BaseException) -> None:
 class MemguardSession:
     """Session state and the hooks that measure and check each test."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, outputs: SessionOutputs) -> None:
         self.config = config
         self.settings = settings
+        self.outputs = outputs
         self.results: list[TestResult] = []
+        self.started = time.time()
+        self.is_worker = hasattr(config, "workerinput")
 
     # -- planning -------------------------------------------------------------------------------------
 
@@ -137,14 +143,52 @@ class MemguardSession:
         return (f"memguard: measuring {scope}; heap traced for {heap}; peak RSS by {rss_method()}"
                 + interpreter)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker:
+            return
+        comparison = self.outputs.compare(self.results)
+        if comparison is not None and comparison.regressions:
+            self.config.hook.pytest_memguard_regression(regressions=comparison.regressions)
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        info = {
+            "duration": time.time() - self.started,
+            "exitstatus": int(session.exitstatus),
+            "probes": {"rss": rss_method(), "heap": "tracemalloc, around each measured call"},
+            "options": {"measure_all": self.settings.measure_all, "trace_all": self.settings.trace_all,
+                        "leaks": self.settings.leaks},
+        }
+        self.outputs.write(self.results, info, self.engine_registries())
+        if os.environ.get("GITHUB_STEP_SUMMARY") and self.results:
+            from .ci_summary import append_step_summary, github_step_summary
+
+            warning = append_step_summary(github_step_summary(self.results, comparison, self.settings.top))
+            if warning:
+                self.outputs.warnings.append(warning)
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            self.outputs.report_without_terminal()
+
+    def engine_registries(self) -> list[Any]:
+        """The metrics registries of the engine objects this session made (the ``memory_manager`` fixture)."""
+        return []
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not (self.settings.measure_all or self.settings.trace_all) or not self.results:
+        if self.is_worker:
             return
         from .report import summary_lines
 
-        terminalreporter.write_sep("=", "memguard: largest tests")
-        for line in summary_lines(self.results, self.settings.top):
-            terminalreporter.write_line(line)
+        if (self.settings.measure_all or self.settings.trace_all) and self.results:
+            terminalreporter.write_sep("=", "memguard: largest tests")
+            for line in summary_lines(self.results, self.settings.top):
+                terminalreporter.write_line(line)
+        lines = self.outputs.summary_lines()
+        if lines:
+            terminalreporter.write_sep("=", "memguard: baseline and outputs")
+            regressions = self.outputs.comparison is not None and self.outputs.comparison.regressions
+            for line in lines:
+                terminalreporter.write_line(line, red=bool(regressions) and not line.startswith("memguard: wrote"),
+                                            yellow="warning" in line)
 
 
 class _CallChecks:

@@ -13,6 +13,8 @@ from typing import Any, Final
 
 from .engine import ALERT_KEYS, GC_STRATEGIES, MemoryMonitor
 from .markers import MARKER_KEYS
+from .metrics import parse_labels
+from .rules import Rule, parse_rule
 from .units import parse_duration, parse_size
 
 __all__ = [
@@ -108,6 +110,29 @@ def _parse_duration_or_none(value: object) -> float | None:
     return None if value in (None, "") else parse_duration(value)
 
 
+def _path(value: object) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"expected a path, got {value!r}")
+    return text
+
+
+def _url(value: object) -> str:
+    text = _path(value)
+    if "://" not in text:
+        text = "http://" + text  # prometheus-client's own default for a bare host:port
+    return text
+
+
+def _rule(value: object) -> Rule:
+    return parse_rule(str(value))
+
+
+def _label(value: object) -> tuple[str, str]:
+    ((name, label),) = parse_labels([str(value)]).items()
+    return name, label
+
+
 @dataclass(frozen=True)
 class Option:
     """One command-line option and its ini twin, with the parser both go through."""
@@ -168,6 +193,25 @@ OPTIONS: Final = (
            _counted(0), 10, metavar="N"),
     Option("--memguard-frames", "memguard_frames", "traceback depth kept for allocation sites (default 5)",
            _counted(1), 5, metavar="N"),
+    Option("--memguard-save", "memguard_save", "write every test's figures to PATH (JSON baseline)",
+           _path, None, metavar="PATH"),
+    Option("--memguard-compare", "memguard_compare", "compare with a saved baseline (or JSON report) at PATH",
+           _path, None, metavar="PATH"),
+    Option("--memguard-fail-regression", "memguard_fail_regression", "fail the session when a test grew "
+           "beyond EXPR: peak_heap:10%, peak_rss:5MiB, leak:0, gc_pause:2ms (repeatable)", _rule, None,
+           "append", "EXPR"),
+    Option("--memguard-regression-floor", "memguard_regression_floor", "ignore size growth under SIZE when "
+           "comparing (default 0)", parse_size, 0, metavar="SIZE"),
+    Option("--memguard-json", "memguard_json", "write the full report as JSON to PATH", _path, None,
+           metavar="PATH"),
+    Option("--memguard-prometheus", "memguard_prometheus", "write Prometheus metrics to PATH atomically "
+           "(node_exporter textfile collector; name it *.prom)", _path, None, metavar="PATH"),
+    Option("--memguard-pushgateway", "memguard_pushgateway", "push the metrics to the Prometheus Pushgateway "
+           "at URL at the end of the session", _url, None, metavar="URL"),
+    Option("--memguard-job", "memguard_job", "the Pushgateway job name (default pytest)", _path, "pytest",
+           metavar="NAME"),
+    Option("--memguard-label", "memguard_label", "a Pushgateway grouping label NAME=VALUE (repeatable)",
+           _label, None, "append", "NAME=VALUE"),
 )
 
 
@@ -186,14 +230,32 @@ class Settings:
     alerts: Mapping[str, float] = field(default_factory=dict)
     top: int = 10
     frames: int = 5
+    save: str | None = None
+    compare: str | None = None
+    fail_regression: tuple[Rule, ...] = ()
+    regression_floor: int = 0
+    json: str | None = None
+    prometheus: str | None = None
+    pushgateway: str | None = None
+    job: str = "pytest"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> bool:
+        """Whether a file, a comparison or a push needs every test's figures."""
+        return any((self.save, self.compare, self.json, self.prometheus, self.pushgateway))
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> Settings:
         """Build from parsed option values keyed by option ``dest``; ``alerts`` come as (key, value) pairs."""
         alerts = dict(values.get("memguard_alert") or ())
+        rules = tuple(values.get("memguard_fail_regression") or ())
+        outputs = any(values.get(key) for key in ("memguard_save", "memguard_compare", "memguard_json",
+                                                    "memguard_prometheus", "memguard_pushgateway"))
         return cls(
-            measure_all=bool(values.get("memguard")),
-            trace_all=bool(values.get("memguard_heap")),
+            # Files and comparisons want every test's figures; a peak_heap rule needs the heap traced.
+            measure_all=bool(values.get("memguard")) or outputs,
+            trace_all=bool(values.get("memguard_heap")) or any(rule.figure == "peak_heap" for rule in rules),
             max_heap=values.get("memguard_max_heap"),
             max_rss=values.get("memguard_max_rss"),
             max_gc_pause=values.get("memguard_max_gc_pause"),
@@ -203,6 +265,15 @@ class Settings:
             alerts=alerts,
             top=values.get("memguard_top", 10),
             frames=values.get("memguard_frames", 5),
+            save=values.get("memguard_save"),
+            compare=values.get("memguard_compare"),
+            fail_regression=rules,
+            regression_floor=values.get("memguard_regression_floor") or 0,
+            json=values.get("memguard_json"),
+            prometheus=values.get("memguard_prometheus"),
+            pushgateway=values.get("memguard_pushgateway"),
+            job=values.get("memguard_job") or "pytest",
+            labels=dict(values.get("memguard_label") or ()),
         )
 
 

@@ -218,7 +218,7 @@ def test_classes_parametrized_and_unittest_tests_are_checked(pytester: pytest.Py
     result = pytester.runpytest("-rf")
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines_random(
-        ["FAILED *::TestPlain::test_method - *", "FAILED *::test_param[[]1000[]] - *", "FAILED *::TestUnit::test_unittest - *"]
+        ["FAILED *::TestPlain::test_method*", "FAILED *::test_param[[]1000[]]*", "FAILED *::TestUnit::test_unittest*"]
     )
 
 
