@@ -158,6 +158,11 @@ class WeakCache(Generic[_K, _V]):
 
     __setitem__ = set
 
+    @overload
+    def pop(self, key: _K) -> _V: ...
+    @overload
+    def pop(self, key: _K, default: _D) -> _V | _D: ...
+
     def pop(self, key: _K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its live value; ``default`` (or ``KeyError``) when absent or dead."""
         with self._lock:

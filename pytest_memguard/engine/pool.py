@@ -66,6 +66,9 @@ class MemoryPool:
     ``zero_on_release`` (the default) a released buffer is zeroed before anyone else can get it, so data
     never leaks from one user to the next. ``track_acquirers`` records where each outstanding buffer was
     acquired (a few frames of stack: useful in tests, too slow for hot paths).
+
+    Buffers are told apart by identity, so a stale reference released after the same buffer went out
+    again is indistinguishable from its new holder's: drop a buffer's references when releasing it.
     """
 
     __slots__ = (

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_memguard.engine import MemoryPool, WeakCache, WeakObserver
+from pytest_memguard.engine import MemoryPool, WeakCache, WeakObserver, WeakReferenceManager
 
 THREADS = 8
 OPS = int(os.environ.get("MEMGUARD_STRESS_OPS", "100000"))
@@ -139,3 +139,25 @@ def test_observer_under_threads() -> None:
     total = next(notified)
     assert [next(counter.calls) for counter in steady] == [total, total]
     assert len(subject) == len(steady)
+
+
+def test_weak_reference_manager_under_threads() -> None:
+    manager = WeakReferenceManager()
+    callbacks = itertools.count()
+    ops = max(OPS // 10, 1)  # each track() reads a frame and the clock: a tenth keeps this under a second
+
+    def work(index: int) -> None:
+        keep: list[Value] = []
+        for n in range(ops):
+            value = Value(n)
+            manager.track(value, callback=lambda ref: next(callbacks))
+            if n % 2:
+                keep.append(value)
+            del value
+
+    run_threads(work)
+    stats = manager.stats()
+    total = THREADS * ops
+    assert stats.total == total
+    assert stats.active == 0  # every thread's keep list is gone
+    assert stats.cleaned == total == next(callbacks)
