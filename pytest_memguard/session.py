@@ -334,8 +334,10 @@ class _EngineHelpers:
         self.plan = plan
         self.monitor: Any = None
         self.optimizer: Any = None
+        self.started = 0.0
 
     def start(self) -> None:
+        self.started = time.time()
         if self.plan.gc_strategy is not None:
             from .engine import GCOptimizer
 
@@ -370,7 +372,13 @@ class _EngineHelpers:
             return CheckResult("alerts", True, limits)
         return CheckResult("alerts", False, limits,
                            f"memguard: alerts: the memory monitor raised {len(alerts)} alert(s) during the call",
-                           "\n".join(alert.message for alert in alerts))
+                           "\n".join(self._describe(alert) for alert in alerts))
+
+    def _describe(self, alert: Any) -> str:
+        clock = time.strftime("%H:%M:%S", time.localtime(alert.timestamp))
+        millis = int(alert.timestamp * 1000) % 1000
+        into = max(0.0, alert.timestamp - self.started)
+        return f"{alert.message} at {clock}.{millis:03d} ({into:.3f} s into the call)"
 
 
 def _leak_limit(leak: LeakReport) -> str:
