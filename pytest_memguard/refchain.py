@@ -39,8 +39,7 @@ __all__ = [
 
 #: Modules whose globals, classes and frames are not roots: the test runner's and ours. The plugin searches
 #: from inside pytest's frames, which hold the test's arguments and would otherwise explain every object.
-DEFAULT_IGNORED_MODULE_PREFIXES: tuple[str, ...] = ("_pytest", "pytest", "pluggy", "pytest_memguard", "xdist",
-                                                    "execnet")
+DEFAULT_IGNORED_MODULE_PREFIXES = ("_pytest", "pytest", "pluggy", "pytest_memguard", "xdist", "execnet")
 
 Reason = Literal["found", "exhausted", "max_depth", "timeout", "changed"]
 RootKind = Literal["module", "class", "frame", "thread"]
@@ -51,6 +50,7 @@ _TYPE_DICT = type.__dict__["__dict__"]
 _C_DESCRIPTORS = (types.GetSetDescriptorType, types.MemberDescriptorType)
 _UNREAD_DESCRIPTORS = frozenset({"f_locals", "__weakref__"})  # f_locals is read on purpose; weakrefs hold not
 _NOWHERE = "a module, class, frame or thread"
+_UNWALKED = "(it may be held by a C extension or a reference cycle kept by a root we do not walk)"
 
 
 @dataclass(frozen=True)
@@ -140,30 +140,24 @@ def format_chain(chain: Chain | SearchResult | None, target: object) -> str:
     ``SearchResult`` without a chain, a sentence that no chain was found and, if the search stopped early,
     why."""
     shown = _describe(target)
-    if isinstance(chain, SearchResult) and chain.chain is None:
-        result = chain
-        if result.reason == "max_depth":
-            return (
-                f"no chain of references from {_NOWHERE} to {shown} was found within "
-                f"max_depth={result.depth} (the search stopped there after visiting {result.visited} "
-                "objects; a longer chain may exist)"
-            )
-        if result.reason == "timeout":
-            return (
-                f"no chain of references from {_NOWHERE} to {shown} was found before the search timed out "
-                f"after {format_duration(result.elapsed)} (depth {result.depth}, "
-                f"{result.visited} objects visited)"
-            )
-        if result.reason == "changed":
-            return f"the references to {shown} changed while the chain was being traced back; search again"
-    if isinstance(chain, SearchResult):
-        chain = chain.chain
-    if chain is None:
+    result = chain if isinstance(chain, SearchResult) else None
+    found = chain.chain if isinstance(chain, SearchResult) else chain
+    if found is not None:
+        return " → ".join([*(link.label for link in found.links), shown])
+    nothing = f"no chain of references from {_NOWHERE} to {shown} was found"
+    if result is None or result.reason in ("exhausted", "found"):
+        return f"{nothing} {_UNWALKED}"
+    if result.reason == "max_depth":
         return (
-            f"no chain of references from {_NOWHERE} to {shown} was found (it may be held by a C extension "
-            "or a reference cycle kept by a root we do not walk)"
+            f"{nothing} within max_depth={result.depth} (the search stopped there after visiting "
+            f"{result.visited} objects; a longer chain may exist)"
         )
-    return " → ".join([*(link.label for link in chain.links), shown])
+    if result.reason == "timeout":
+        return (
+            f"{nothing} before the search timed out after {format_duration(result.elapsed)} "
+            f"(depth {result.depth}, {result.visited} objects visited)"
+        )
+    return f"the references to {shown} changed while the chain was being traced back; search again"
 
 
 @dataclass(frozen=True)

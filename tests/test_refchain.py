@@ -357,6 +357,25 @@ def test_target_reprs(mod: Any) -> None:
     assert format_chain(None, GoodRepr()) == NOT_FOUND.format("<GoodRepr 'GoodRepr(1)'>")
 
 
+def test_the_sentence_for_each_reason() -> None:
+    def sentence(reason: Any) -> str:
+        return format_chain(SearchResult(None, reason, 1234, 3, 0.5), Foo())
+
+    nowhere = "no chain of references from a module, class, frame or thread to <Foo> was found"
+    assert sentence("exhausted") == NOT_FOUND.format("<Foo>")
+    assert sentence("max_depth") == (
+        f"{nowhere} within max_depth=3 (the search stopped there after visiting 1234 objects; "
+        "a longer chain may exist)"
+    )
+    assert (
+        sentence("timeout")
+        == f"{nowhere} before the search timed out after 500 ms (depth 3, 1234 objects visited)"
+    )
+    assert sentence("changed") == (
+        "the references to <Foo> changed while the chain was being traced back; search again"
+    )
+
+
 def test_a_heap_of_200k_objects(mod: Any) -> None:
     mod.heap = [Node(i) for i in range(200_000)]
     mod.heap[-1].payload = Foo()
