@@ -147,7 +147,6 @@ class GCStats:
 class _Saved:
     thresholds: Thresholds
     enabled: bool
-    frozen_before: int
 
 
 @final
@@ -354,7 +353,7 @@ class GCOptimizer:
 
     def _save(self) -> None:
         if self._saved is None:
-            self._saved = _Saved(_thresholds(), gc.isenabled(), gc.get_freeze_count())
+            self._saved = _Saved(_thresholds(), gc.isenabled())
 
     def _ensure_recording(self) -> None:
         if not self._recorder.running:
