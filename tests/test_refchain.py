@@ -61,11 +61,6 @@ class BadRepr:
         raise RuntimeError("no repr for you")
 
 
-class BadKey:
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr for you")
-
-
 class GoodRepr:
     def __repr__(self) -> str:
         return "GoodRepr(1)"
@@ -129,10 +124,11 @@ def test_find_chain_returns_the_links(mod: Any) -> None:
     [
         (lambda foo: {"key": foo}, "registry (dict) → ['key']"),
         (lambda foo: {foo: 1}, "registry (dict) → key"),
-        (lambda foo: {BadKey(): foo}, "registry (dict) → [?]"),
+        (lambda foo: {BadRepr(): foo}, "registry (dict) → [?]"),
         (lambda foo: ("a", foo), "registry (tuple) → [1]"),
         (lambda foo: {foo}, "registry (set) → {…}"),
     ],
+    ids=["dict-value", "dict-key", "key-whose-repr-raises", "tuple", "set"],
 )
 def test_containers(mod: Any, build: Callable[[Foo], object], edge: str) -> None:
     mod.registry = build(Foo())
