@@ -48,7 +48,7 @@ _OWN = (__name__.partition(".")[0],)
 _CHUNK = 1024
 _TYPE_DICT = type.__dict__["__dict__"]
 _C_DESCRIPTORS = (types.GetSetDescriptorType, types.MemberDescriptorType)
-_UNREAD_DESCRIPTORS = frozenset({"f_locals", "__weakref__"})  # f_locals is read on purpose; weakrefs hold not
+_UNREAD_DESCRIPTORS = frozenset({"f_locals", "__weakref__"})  # f_locals: see _edge; a weakref holds nothing
 _NOWHERE = "a module, class, frame or thread"
 _UNWALKED = "(it may be held by a C extension or a reference cycle kept by a root we do not walk)"
 
@@ -74,7 +74,8 @@ class Chain:
 class SearchResult:
     """A search's answer and why it stopped: ``reason`` is ``"found"`` (``chain`` is set), ``"exhausted"``
     (everything reachable from the roots was visited), ``"max_depth"``, ``"timeout"`` or ``"changed"`` (the
-    heap changed under the search, so the chain could not be traced back). ``depth`` is the levels walked."""
+    heap changed under the search, so the chain could not be traced back). ``visited`` counts the objects
+    seen, ``depth`` the levels of references walked and ``elapsed`` the seconds taken."""
 
     chain: Chain | None
     reason: Reason
@@ -110,11 +111,12 @@ def find_chain_report(
 
     Objects in ``ignore`` (with the ``__dict__`` of an ignored module or class) are neither roots nor links,
     by identity. A module named by a prefix in ``ignore_modules`` (the prefix itself or a submodule) gives no
-    roots (not its globals, its classes, nor frames running its code) and its globals are no links either.
-    ``sys.modules`` is no link: each module is a root of its own. ``gc.garbage`` is an ordinary global of
-    ``gc``, so uncollectable objects show as ``module gc → garbage (list) → [i]``. The search's own objects,
-    frames of this module in any thread and the frames of this package calling it are never seen, nor is the
-    target a root. The collector is paused while searching so nothing is freed, and no id reused, under it.
+    roots (not its globals, its classes, nor frames running its code, told by ``__name__`` or by file) and
+    its globals are no links either. ``sys.modules`` is no link: each module is a root of its own.
+    ``gc.garbage`` is an ordinary global of ``gc``, so uncollectable objects show as ``module gc → garbage
+    (list) → [i]``. The search's own objects, frames of this module in any thread and the frames of this
+    package calling it are never seen, nor is the target a root. The collector is paused while searching, so
+    nothing is freed (and no id reused) under it.
     """
     if max_depth < 0:
         raise ValueError(f"max_depth must be >= 0, got {max_depth!r}")
