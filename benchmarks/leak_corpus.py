@@ -16,13 +16,16 @@ body raised, or the test itself failed) or ``-`` (no memguard property: the test
 Exit code 1 if there is a false alarm or a verdict that changes between runs, 0 otherwise (misses are
 reported but fail the run only with ``--strict``).
 
-    /work/venv/bin/python benchmarks/leak_corpus.py [--runs N] [-k EXPR] [-v] [--strict] [-- PYTEST_ARGS...]
+    /work/venv/bin/python benchmarks/leak_corpus.py [--runs N] [-k EXPR] [-v] [--strict] [--json FILE]
+        [--keep-xml DIR] [--corpus DIR] [-- PYTEST_ARGS...]
+
+``--corpus`` runs another copy of the corpus (for instance one with a conftest.py that tries out a change to
+the leak check); arguments after ``--`` go to pytest (``-- --capture=sys`` scores it under sys capture).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -80,7 +83,8 @@ class Row:
         if self.expected == "leak":
             return "found" if verdicts and all(v == "leak" for v in verdicts) else "missed"
         if self.expected == "clean":
-            clean = all(v == "ok" and o.outcome == "passed" for v, o in zip(verdicts, self.observations))
+            pairs = zip(verdicts, self.observations, strict=True)
+            clean = all(v == "ok" and o.outcome == "passed" for v, o in pairs)
             return "ok" if verdicts and clean else "FALSE ALARM"
         return "?"
 
@@ -90,21 +94,22 @@ def _plugin_available(module: str) -> bool:
     return subprocess.run([PYTHON, "-c", code], check=False).returncode == 0
 
 
-def pytest_command(junitxml: Path, extra: list[str]) -> list[str]:
-    command = [PYTHON, "-m", "pytest", str(CORPUS), "-p", "no:cacheprovider", "-q",
+def pytest_command(junitxml: Path, extra: list[str], corpus: Path = CORPUS) -> list[str]:
+    command = [PYTHON, "-m", "pytest", str(corpus), "-p", "no:cacheprovider", "-q",
                f"--junitxml={junitxml}", "-o", "junit_family=xunit1"]
     if _plugin_available("pytest_randomly"):
         command += ["-p", "no:randomly"]
     return command + extra
 
 
-def run_once(extra: list[str], keep: Path | None, index: int) -> tuple[dict[str, Observation], str]:
+def run_once(extra: list[str], keep: Path | None, index: int,
+             corpus: Path = CORPUS) -> tuple[dict[str, Observation], str]:
     """Run the corpus once; the observations by test id, and pytest's last line."""
     with tempfile.TemporaryDirectory(prefix="leak-corpus-") as directory:
         junitxml = (keep / f"run-{index}.xml") if keep else Path(directory) / "junit.xml"
-        command = pytest_command(junitxml, extra)
+        command = pytest_command(junitxml, extra, corpus)
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        completed = subprocess.run(command, cwd=HERE.parent, capture_output=True, text=True, env=env,
+        completed = subprocess.run(command, cwd=corpus.parent, capture_output=True, text=True, env=env,
                                    check=False)
         if not junitxml.exists():
             sys.stderr.write(completed.stdout + completed.stderr)
@@ -195,9 +200,12 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="how many times to run the corpus (default 5)")
     parser.add_argument("-k", dest="keyword", help="only the tests matching this pytest -k expression")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show every failure's message and details")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show every failure's message and details")
     parser.add_argument("--strict", action="store_true", help="exit 1 on a missed leak too")
     parser.add_argument("--keep-xml", type=Path, help="keep each run's JUnit XML in this directory")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="the corpus directory (default benchmarks/leak_corpus; or a copy)")
     parser.add_argument("--json", type=Path, help="write the rows and totals to this JSON file")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
     args = parser.parse_args(argv)
@@ -211,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: dict[str, Row] = {}
     for index in range(args.runs):
-        observations, last_line = run_once(extra, args.keep_xml, index)
+        observations, last_line = run_once(extra, args.keep_xml, index, args.corpus.resolve())
         print(f"run {index + 1}/{args.runs}: {last_line}", file=sys.stderr)
         for test in observations:
             rows.setdefault(test, Row(test))

@@ -16,6 +16,7 @@ import decimal
 import enum
 import functools
 import gc
+import itertools
 import json
 import logging
 import re
@@ -256,7 +257,7 @@ class _Cyclic:
 @memguard.no_leaks()
 def test_clean_reference_cycles_dropped() -> None:
     nodes = [_Cyclic() for _ in range(100)]
-    for a, b in zip(nodes, nodes[1:]):
+    for a, b in itertools.pairwise(nodes):
         a.next = b  # type: ignore[attr-defined]
     del nodes  # garbage now, freed by the collection after the run
 
@@ -273,7 +274,7 @@ def test_clean_string_formatting() -> None:
     template = string.Template("$name has $count items: $items")
     for n in range(500):
         text = template.substitute(name=f"user{n}", count=n, items=",".join(map(str, range(10))))
-        assert "{:>10}|{:<8.3f}|{!r}".format(text[:5], n / 3, text)
+        assert "{:>10}|{:<8.3f}|{!r}".format(text[:5], n / 3, text)  # noqa: UP032 (str.format on purpose)
 
 
 @memguard.no_leaks()

@@ -22,6 +22,7 @@ import threading
 import time
 import types
 from collections import defaultdict
+from typing import ClassVar
 
 from pytest_memguard import memguard
 
@@ -56,7 +57,7 @@ def test_leak_small_objects_in_global_dict() -> None:
 
 
 class _Plugin:
-    registry: list[_Plugin] = []  # a class attribute: shared by every instance, never emptied
+    registry: ClassVar[list[_Plugin]] = []  # a class attribute: shared by every instance, never emptied
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -98,7 +99,7 @@ def test_leak_listeners_never_unsubscribed() -> None:
 _CALLS = itertools.count()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)  # noqa: UP033 (an unbounded lru_cache is the point)
 def _render(n: int) -> bytes:
     return bytes(KIB) + n.to_bytes(8, "little")
 
