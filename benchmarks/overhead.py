@@ -163,6 +163,19 @@ def setup() -> None:
                  f"not {REPO}: remove {VENV} and {WORK}/.done-deps and run again")
 
 
+def code_state() -> str:
+    """The plugin code benchmarked: its commit and a hash of uncommitted changes (installed editable)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                                  check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    diff = git("diff", "HEAD", "--", "pytest_memguard", "pyproject.toml")
+    return head + (f"+dirty:{hashlib.sha256(diff.encode()).hexdigest()[:8]}" if diff else "")
+
+
 def versions() -> dict[str, str]:
     code = ("import importlib.metadata as m, platform, json; print(json.dumps({**{n: m.version(n) for n in "
             "('pytest', 'pytest-memguard', 'pytest-memray', 'memray', 'packaging', 'attrs', 'hypothesis')}, "
@@ -443,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report: list[str] = []
     problems: list[str] = []
+    code_before = code_state()
+    log(f"pytest-memguard code: {code_before}")
     if not args.stability:
         names = list(SUITES) if args.suite == "all" else [args.suite]
         for name in names:
@@ -452,11 +467,15 @@ def main(argv: list[str] | None = None) -> int:
     stable_lines, stable_ok = stability()
     report += stable_lines
 
+    code_after = code_state()
     log("\n" + "=" * 80)
+    if code_after != code_before:
+        log(f"WARNING: pytest_memguard changed during the run ({code_before} -> {code_after}): figures mix "
+            "both versions (it is installed editable)")
     log(f"pytest-memguard {info['pytest-memguard']} overhead -- Python {info['python']}, "
         f"pytest {info['pytest']}, packaging {info['packaging']}, attrs {info['attrs']}, "
         f"hypothesis {info['hypothesis']}, pytest-memray {info['pytest-memray']} (memray {info['memray']}); "
-        "wall time of the whole pytest process")
+        f"code {code_after}; wall time of the whole pytest process")
     for line in report:
         log(line)
     for problem in problems:
