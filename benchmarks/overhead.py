@@ -93,14 +93,15 @@ VARIANTS = (
     Variant("few", "5 tests marked, no flag", ("-p", "mark_few", "-p", "no:memray")),
     Variant("trace_call", "tracemalloc around each call", ("-p", "trace_each_call", "-p", "no:memguard",
                                                            "-p", "no:memray")),
-    # The same at memguard's default traceback depth (--memguard-frames, 5): like for like.
-    Variant("trace_call5", "tracemalloc around each call, 5 fr.",
-            ("-p", "trace_each_call", "-p", "no:memguard", "-p", "no:memray"),
-            env=(("TRACE_EACH_CALL_FRAMES", "5"),)),
     Variant("trace_session", "tracemalloc whole session (-X)", ("-p", "no:memguard", "-p", "no:memray"),
             ("-X", "tracemalloc=1")),
     Variant("memray", "pytest --memray", ("--memray", "-p", "no:memguard")),
 )
+# With --deep-frames: the same at 5 frames a traceback (compare with --memguard-frames=5). Slow: on attrs'
+# hypothesis tests tracemalloc costs about 4 times more at 5 frames than at 1.
+DEEP = Variant("trace_call5", "tracemalloc around each call, 5 fr.",
+               ("-p", "trace_each_call", "-p", "no:memguard", "-p", "no:memray"),
+               env=(("TRACE_EACH_CALL_FRAMES", "5"),))
 
 
 def log(message: str) -> None:
@@ -295,13 +296,14 @@ def check_outcome(suite: Suite, variant: Variant, outcome: Outcome, expected_tot
     return problems
 
 
-def bench_suite(suite: Suite, runs: int) -> tuple[dict[str, Series], list[str], list[float]]:
-    series = {v.key: Series(v) for v in VARIANTS}
+def bench_suite(suite: Suite, runs: int, variants: tuple[Variant, ...]
+                ) -> tuple[dict[str, Series], list[str], list[float]]:
+    series = {v.key: Series(v) for v in variants}
     problems: list[str] = []
     loads: list[float] = []
     log(f"\n== {suite.name} {suite.version}: warm-up round (not timed) ==")
     expected: int | None = None
-    for variant in VARIANTS:
+    for variant in variants:
         outcome = run_pytest(suite, variant)
         if expected is None:
             expected = outcome.total
@@ -309,7 +311,7 @@ def bench_suite(suite: Suite, runs: int) -> tuple[dict[str, Series], list[str], 
         series[variant.key].total, series[variant.key].counts = outcome.total, outcome.counts
         log(f"  {variant.label:<34} {outcome.seconds:7.2f} s {outcome.cpu:7.2f} s cpu  {outcome.counts}")
     for rep in range(runs):
-        order = VARIANTS[rep % len(VARIANTS):] + VARIANTS[:rep % len(VARIANTS)]
+        order = variants[rep % len(variants):] + variants[:rep % len(variants)]
         loads.append(os.getloadavg()[0])
         log(f"== {suite.name}: repetition {rep + 1}/{runs} (load average {loads[-1]:.2f}) ==")
         for variant in order:
@@ -350,9 +352,9 @@ def table(suite: Suite, series: dict[str, Series], loads: list[float]) -> list[s
         lines.append(f"  {s.variant.label:<36} {statistics.median(s.times):8.3f} {min(s.times):7.3f} "
                      f"{ratio[key]:6.3f}x  {target:<33}{statistics.median(s.cpu):7.2f} "
                      f"{cpu_ratio[key]:8.3f}x")
+    deep = (f", {ratio['heap'] / ratio['trace_call5']:.3f}x at 5 frames" if "trace_call5" in ratio else "")
     lines.append(f"  pytest-memray for comparison: {ratio['memray']:.3f}x; --memguard-heap / tracemalloc "
-                 f"each call: {ratio['heap'] / ratio['trace_call']:.3f}x at 1 frame, "
-                 f"{ratio['heap'] / ratio['trace_call5']:.3f}x at 5 frames (memguard's default depth)")
+                 f"each call: {ratio['heap'] / ratio['trace_call']:.3f}x at 1 frame{deep}")
     return lines
 
 
@@ -443,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each variant (default 5)")
     parser.add_argument("--suite", choices=("packaging", "attrs", "all"), default="all")
     parser.add_argument("--stability", action="store_true", help="only the stability check")
+    parser.add_argument("--deep-frames", action="store_true",
+                        help="add tracemalloc around each call at 5 frames a traceback (slow)")
     parser.add_argument("--setup-only", action="store_true", help="set up benchmarks/.work and stop")
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -461,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.stability:
         names = list(SUITES) if args.suite == "all" else [args.suite]
         for name in names:
-            series, found, loads = bench_suite(SUITES[name], args.runs)
+            variants = (*VARIANTS[:5], DEEP, *VARIANTS[5:]) if args.deep_frames else VARIANTS
+            series, found, loads = bench_suite(SUITES[name], args.runs, variants)
             problems += found
             report += [*table(SUITES[name], series, loads), ""]
     stable_lines, stable_ok = stability()
@@ -487,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd += f" --suite {args.suite}"
     if args.stability:
         cmd += " --stability"
+    if args.deep_frames:
+        cmd += " --deep-frames"
     log(f"reproduce with: {cmd}")
     return 1 if problems or not stable_ok else 0
 
