@@ -11,16 +11,14 @@ that keeps one of them alive.
 from __future__ import annotations
 
 import gc
-import logging
 import tracemalloc
-import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from .probes.heap import OWN_FILTERS, TracingState, top_sites
-from .probes.rss import native_in_use
+from .probes.rss import current_rss, native_in_use
 from .settings import LeakPlan
 from .units import format_size
 
@@ -90,34 +88,22 @@ class LeakReport:
         return "\n".join(lines)
 
 
-@contextmanager
-def _quiet_pytest_recorders() -> Iterator[None]:
-    """Keep pytest's per-test recorders from filling up during the extra runs.
-
-    pytest keeps every warning and log record of a test's call phase; an extra run would add more each
-    time and look like a leak. Warnings are recorded into a list dropped after the run, and pytest's own
-    log handlers are set aside (the user's handlers stay, so a handler added per run is still a leak).
-    """
-    root = logging.getLogger()
-    ours = [h for h in root.handlers if type(h).__module__ == "_pytest.logging"]
-    for handler in ours:
-        root.removeHandler(handler)
-    try:
-        with warnings.catch_warnings(record=True):
-            yield
-    finally:
-        for handler in ours:
-            root.addHandler(handler)
+#: Only memguard's own traces are left out of the verdict: between two readings nothing of ours runs in
+#: linecache or threading, so what grows there is the test's (a file read per run, a thread kept per run).
+_VERDICT_FILTERS: Final = (OWN_FILTERS[0], OWN_FILTERS[1])
 
 
 def _heap_now() -> int:
-    snapshot = tracemalloc.take_snapshot().filter_traces(OWN_FILTERS)
+    snapshot = tracemalloc.take_snapshot().filter_traces(_VERDICT_FILTERS)
     return sum(trace.size for trace in snapshot.traces)
 
 
+def _native_now() -> tuple[int, int]:
+    return native_in_use()[0], current_rss()
+
+
 def _run(run_once: Callable[[], object]) -> None:
-    with _quiet_pytest_recorders():
-        run_once()
+    run_once()
     gc.collect()
 
 
@@ -137,18 +123,16 @@ def check_leaks(run_once: Callable[[], object], plan: LeakPlan, frames: int, top
         gc.collect()
         base_snapshot = tracemalloc.take_snapshot()
         heap = [_heap_now()]
-        native = [native_in_use()[0]] if plan.native else None
+        native = [_native_now()] if plan.native else None
         for _ in range(plan.runs):
             _run(run_once)
             heap.append(_heap_now())
             if native is not None:
-                native.append(native_in_use()[0])
-        report = LeakReport(
-            plan,
-            heap_growth=[after - before for before, after in zip(heap, heap[1:])],
-            native_growth=None if native is None else [b - a for a, b in zip(native, native[1:])],
-            native_method=native_in_use()[1] if plan.native else "",
-        )
+                native.append(_native_now())
+        report = LeakReport(plan, heap_growth=[after - before for before, after in zip(heap, heap[1:])])
+        if native is not None:
+            report.native_method, report.native_growth = _native_verdict(native, plan.native_threshold)
+
         if report.heap_leaks:
             report.sites = top_sites(tracemalloc.take_snapshot(), top, base=base_snapshot, divide=plan.runs)
         del base_snapshot
@@ -157,6 +141,16 @@ def check_leaks(run_once: Callable[[], object], plan: LeakPlan, frames: int, top
     if report.leaks:
         report.types, report.chain = _left_behind(run_once, top, find_chain)
     return report
+
+
+def _native_verdict(readings: list[tuple[int, int]], threshold: int) -> tuple[str, list[int]]:
+    """The native figure that grew in every run: malloc's bytes in use, else RSS (an ``mmap`` kept)."""
+    malloc_method = native_in_use()[1]
+    malloc = [b[0] - a[0] for a, b in zip(readings, readings[1:])]
+    rss = [b[1] - a[1] for a, b in zip(readings, readings[1:])]
+    if min(malloc) <= threshold < min(rss):
+        return "RSS", rss
+    return malloc_method, malloc
 
 
 def _left_behind(run_once: Callable[[], object], top: int,

@@ -15,7 +15,7 @@ from .handle import MemguardHandle
 from .errors import MemguardUsageError
 from .markers import MARKER_HELP
 from .outputs import SessionOutputs
-from .session import HANDLE_KEY, MemguardSession
+from .session import HANDLE_KEY, MemguardSession, explain
 from .settings import OPTIONS, Option, Settings
 
 SESSION_KEY = pytest.StashKey[MemguardSession]()
@@ -34,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             kwargs.update(action=option.action, type=option.argparse_type(), metavar=option.metavar)
         group.addoption(option.flag, **kwargs)
-        parser.addini(option.ini, f"default for {option.flag}: {option.help}",
+        parser.addini(option.ini, f"default for {option.flag}: {option.help.replace('%%', '%')}",
                       type="linelist" if option.action == "append" else "string", default=None)
 
 
@@ -67,9 +67,9 @@ def pytest_configure(config: pytest.Config) -> None:
     session = MemguardSession(config, settings, outputs)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "memguard-session")
-    if not config.pluginmanager.has_plugin("memguard-engine"):
-        from . import engine_fixtures
+    from . import engine_fixtures
 
+    if not config.pluginmanager.is_registered(engine_fixtures):  # unless also given as -p ...engine_fixtures
         config.pluginmanager.register(engine_fixtures, "memguard-engine")
 
 
@@ -90,11 +90,6 @@ def memguard(request: pytest.FixtureRequest) -> MemguardHandle:
     session = request.config.stash[SESSION_KEY]
     item = request.node
 
-    def explain(obj: object) -> str:
-        from .refchain import find_chain, format_chain
-
-        return format_chain(find_chain(obj, ignore=(item, handle, session, request)), obj)
-
-    handle = MemguardHandle(session.settings.frames, explain)
+    handle = MemguardHandle(session.settings.frames, lambda obj: explain(obj, item, handle, session, request))
     item.stash[HANDLE_KEY] = handle
     return handle

@@ -24,10 +24,11 @@ from .measure import Figures, Meter
 from .outputs import SessionOutputs
 from .probes.heap import catch_crossing, top_sites
 from .probes.rss import rss_method
+from .rerun import run_isolated
 from .results import CheckResult, TestResult
 from .settings import ItemPlan, PlanError, Settings, plan_for_markers
 
-__all__ = ["HANDLE_KEY", "PLAN_KEY", "RESULT_KEY", "MemguardSession", "warn_internal"]
+__all__ = ["HANDLE_KEY", "PLAN_KEY", "RESULT_KEY", "MemguardSession", "explain", "warn_internal"]
 
 PLAN_KEY = pytest.StashKey["ItemPlan | PlanError"]()
 RESULT_KEY = pytest.StashKey[TestResult]()
@@ -35,6 +36,17 @@ HANDLE_KEY = pytest.StashKey[MemguardHandle]()
 CALL_KEY = pytest.StashKey["_CallChecks"]()
 PROPERTY = "memguard"
 SITES_SHOWN = 10
+
+
+def explain(obj: object, item: pytest.Item, *ours: object) -> str:
+    """Why ``obj`` is alive: the chain of references from a root, pytest's and memguard's objects ignored.
+
+    The session is ignored too: pytest caches fixture values there until teardown, and a chain through
+    pytest's own caches explains nothing to the user.
+    """
+    from .refchain import find_chain_report, format_chain
+
+    return format_chain(find_chain_report(obj, ignore=(item, item.session, *ours)), obj)
 
 
 def warn_internal(item: pytest.Item, what: str, exc: BaseException) -> None:
@@ -282,9 +294,9 @@ class _CallChecks:
             return check
         snapshot, when = figures.heap.snapshot, figures.heap.snapshot_when
         if snapshot is None:
-            snapshot = catch_crossing(self.item.runtest, limit, self.session.settings.frames)
+            snapshot = catch_crossing(lambda: run_isolated(self.item), limit, self.session.settings.frames)
             when = ("when the heap first crossed the limit (the peak was too brief for the watcher, so the "
-                    "test body ran once more under a profile hook)")
+                    "test body ran once more under a trace hook)")
         if snapshot is None:
             return checks.check_max_heap(figures.peak_heap, limit, [], "")
         return checks.check_max_heap(figures.peak_heap, limit, top_sites(snapshot, SITES_SHOWN), when)
@@ -296,7 +308,7 @@ class _CallChecks:
 
         def run_once() -> None:
             try:
-                self.item.runtest()
+                run_isolated(self.item)
             except BaseException as exc:
                 raise _ExtraRunRaised(exc) from None
 
@@ -314,9 +326,7 @@ class _CallChecks:
             return None
 
     def _explain(self, obj: object) -> str:
-        from .refchain import find_chain, format_chain
-
-        return format_chain(find_chain(obj, ignore=(self.item, self.handle, self)), obj)
+        return explain(obj, self.item, self.handle, self)
 
 
 class _ExtraRunRaised(Exception):

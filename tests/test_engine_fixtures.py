@@ -228,11 +228,6 @@ def test_fixtures_are_there_without_the_rest_of_the_plugin(pytester: pytest.Pyte
     result.assert_outcomes(passed=1)
 
 
-@pytest.mark.xfail(
-    reason="plugin.py registers engine_fixtures again under 'memguard-engine' when -p already loaded it; "
-    "checking config.pluginmanager.is_registered(engine_fixtures) there fixes it",
-    strict=True,
-)
 def test_loading_the_fixtures_twice_is_harmless(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

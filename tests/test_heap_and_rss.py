@@ -22,7 +22,7 @@ def test_max_heap_fails_with_figure_limit_and_allocation_sites(pytester: pytest.
     result.stdout.fnmatch_lines(
         [
             "*memguard: max_heap: peak heap * MiB > 1.00 MiB",
-            "*top allocation sites when the heap first crossed the limit:",
+            "*top allocation sites when the heap first crossed the limit*:",
             "*test_big.py:5: * (* blocks)  blocks = ?bytearray(1000) for _ in range(5000)?",
         ]
     )

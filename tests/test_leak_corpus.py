@@ -18,29 +18,7 @@ CORPUS = Path(__file__).resolve().parent.parent / "benchmarks" / "leak_corpus"
 FILES = ("test_leaking.py", "test_clean.py")
 
 #: Corpus entries the current implementation misclassifies (reported to the lead), not checked here.
-KNOWN_WRONG: dict[str, str] = {
-    "test_leaking.py::test_leak_linecache_new_file_per_run":
-        "missed or flaky: traces allocated in linecache.py are excluded (OWN_FILTERS); only ~240 B/run of "
-        "the ~2.4 KiB/run stays visible, around the 256 B floor",
-    "test_leaking.py::test_leak_native_anonymous_mmap_kept":
-        "missed: native=True reads only malloc's in-use bytes (mallinfo2), not RSS; a touched anonymous "
-        "mmap grows RSS by 1 MiB/run and malloc by nothing",
-    "test_clean.py::test_clean_asyncio_run":
-        "flaky false alarm: CPython's type attribute cache keeps 200-380 B/run of attribute-name strings "
-        "for the first few hundred runs (bounded, ~22 KiB), around the 256 B floor",
-    "test_clean.py::test_clean_caplog_clear_then_assert":
-        "fails in an extra run: pytest's log handlers (caplog's too) are taken off the root logger during "
-        "the extra runs, so caplog.records gets nothing new",
-    "test_clean.py::test_clean_recwarn_pop":
-        "fails in an extra run: the extra runs record warnings into their own catch_warnings list, so "
-        "recwarn gets nothing and recwarn.pop() raises",
-    "test_clean.py::test_clean_monkeypatch":
-        "false alarm: MonkeyPatch remembers every setattr/setenv/setitem of every run for its undo "
-        "(~580 B/run for 7 patches); released at teardown",
-    "test_clean.py::test_clean_request_addfinalizer":
-        "false alarm: each extra run adds one more finalizer to the item's setup state (~420 B/run); "
-        "released at teardown",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def _corpus_tests() -> tuple[list[str], list[str]]:

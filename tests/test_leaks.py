@@ -27,7 +27,7 @@ def test_leak_of_python_objects_is_found_with_sites_types_and_chain(pytester: py
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "memguard: no_leaks: heap grew * KiB per run in each of 3 runs (noise floor 256 B/run)",
+            "memguard: no_leaks: heap grew * KiB per run in each of 3 runs (noise floor 512 B/run)",
             "*heap growth per run: * KiB, * KiB, * KiB",
             "*growth by allocation site:",
             "*test_leaky.py:5: * KiB/run (* blocks/run)  self.payload = bytearray(1024)",

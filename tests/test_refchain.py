@@ -81,9 +81,14 @@ def mod() -> Iterator[Any]:
     module.__dict__.clear()
 
 
+#: Deep enough to exhaust any heap: the test process may hold long chains of its own (pytester keeps the
+#: tracebacks of in-process runs), and a must-not-find case must end "exhausted", not at the default depth.
+UNBOUNDED: dict[str, Any] = {"max_depth": 100_000, "timeout": 60.0}
+
+
 def render(ref: weakref.ref[Any], **options: Any) -> str:
     assert ref() is not None
-    return format_chain(find_chain_report(ref(), **options), ref())
+    return format_chain(find_chain_report(ref(), **{**UNBOUNDED, **options}), ref())
 
 
 def nest(obj: object, levels: int) -> object:
@@ -114,7 +119,7 @@ def test_find_chain_returns_the_links(mod: Any) -> None:
     chain = find_chain(ref())
     assert chain == Chain("module", (Link(f"module {mod.__name__}"), Link("_handlers (list)"), Link("[0]")))
     assert format_chain(chain, ref()) == f"module {mod.__name__} → _handlers (list) → [0] → <Foo>"
-    nothing = find_chain(Foo())
+    nothing = find_chain(Foo(), **UNBOUNDED)
     assert nothing is None
     assert format_chain(None, Foo()) == NOT_FOUND.format("<Foo>")
 
@@ -276,9 +281,9 @@ def test_uncollectable_garbage_is_a_global_of_gc() -> None:
 
 
 def test_no_referrers() -> None:
-    text = format_chain(find_chain_report(Foo()), Foo())
+    text = format_chain(find_chain_report(Foo(), **UNBOUNDED), Foo())
     assert text == NOT_FOUND.format("<Foo>")
-    result = find_chain_report(Foo())
+    result = find_chain_report(Foo(), **UNBOUNDED)
     assert (result.chain, result.reason) == (None, "exhausted")
     assert result.visited > 0
 
@@ -378,7 +383,7 @@ def test_a_heap_of_200k_objects(mod: Any) -> None:
     ref = weakref.ref(mod.heap[-1].payload)
     expected = f"module {mod.__name__} → heap (list) → [199999] (Node) → .payload → <Foo>"
     assert render(ref, timeout=120) == expected
-    result = find_chain_report(Foo(), timeout=120)
+    result = find_chain_report(Foo(), **{**UNBOUNDED, "timeout": 120})
     assert (result.chain, result.reason) == (None, "exhausted")
     assert result.visited > 200_000
 
@@ -386,7 +391,7 @@ def test_a_heap_of_200k_objects(mod: Any) -> None:
 def test_the_search_does_not_find_itself(mod: Any) -> None:
     # Without the default prefixes this package's frames and globals are roots; the search's own frames,
     # levels and seen-set still are not, so an object only the search holds has no chain.
-    text = format_chain(find_chain_report(Foo(), ignore_modules=()), Foo())
+    text = format_chain(find_chain_report(Foo(), ignore_modules=(), **UNBOUNDED), Foo())
     assert text == NOT_FOUND.format("<Foo>")
     mod.keep = [Foo()]
     ref = weakref.ref(mod.keep[0])

@@ -142,28 +142,33 @@ class HeapProbe:
 
 
 def catch_crossing(run_once: Callable[[], object], limit: int, frames: int) -> tracemalloc.Snapshot | None:
-    """Run ``run_once`` under a profile hook that snapshots the heap the moment it first exceeds ``limit``.
+    """Run ``run_once`` under a trace hook that snapshots the heap the moment it first exceeds ``limit``.
 
-    For a peak too brief for :class:`HeapProbe`'s watcher: the hook runs at every call and return, so it
-    sees the heap between any two function calls; an exception from ``run_once`` means no snapshot.
+    For a peak too brief for :class:`HeapProbe`'s watcher: the hook sees every line, and every pass of a
+    loop, of Python code in this thread; an exception from ``run_once`` means no snapshot. A debugger's or
+    coverage's trace function is set aside for that run and put back after.
     """
     tracing = TracingState(frames)
     tracing.start()
     threshold = tracemalloc.get_traced_memory()[0] + limit
     caught: list[tracemalloc.Snapshot] = []
 
-    def profile(frame: FrameType, event: str, arg: object) -> None:
-        if not caught and tracemalloc.get_traced_memory()[0] > threshold:
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., object] | None:
+        if caught:
+            return None
+        if tracemalloc.get_traced_memory()[0] > threshold:
             caught.append(tracemalloc.take_snapshot())
+            return None
+        return trace
 
-    previous = sys.getprofile()
-    sys.setprofile(profile)
+    previous = sys.gettrace()
+    sys.settrace(trace)
     try:
         run_once()
     except Exception:
         return None
     finally:
-        sys.setprofile(previous)
+        sys.settrace(previous)
         tracing.stop()
     return caught[0] if caught else None
 
@@ -172,26 +177,35 @@ def top_sites(snapshot: tracemalloc.Snapshot, limit: int, base: tracemalloc.Snap
               divide: int = 1) -> list[str]:
     """The ``limit`` biggest allocation sites as ``file:line: size (blocks)  source``, ours left out.
 
-    With ``base``, the growth since ``base``, divided by ``divide`` (the number of runs it spans).
+    With ``base``, the growth since ``base``, divided by ``divide`` (the number of runs it spans). When the
+    snapshot kept more than one frame per allocation, each site names its callers too.
     """
     filters = OWN_FILTERS + _MACHINERY_FILTERS
     snapshot = snapshot.filter_traces(filters)
+    key = "traceback" if snapshot.traceback_limit > 1 else "lineno"
     if base is None:
-        stats = [(s.traceback[0], s.size, s.count) for s in snapshot.statistics("lineno")]
+        stats = [(s.traceback, s.size, s.count) for s in snapshot.statistics(key)]
     else:
-        diffs = snapshot.compare_to(base.filter_traces(filters), "lineno")
-        stats = [(s.traceback[0], s.size_diff, s.count_diff) for s in diffs if s.size_diff > 0]
+        diffs = snapshot.compare_to(base.filter_traces(filters), key)
+        stats = [(s.traceback, s.size_diff, s.count_diff) for s in diffs if s.size_diff > 0]
         stats.sort(key=lambda stat: stat[1], reverse=True)
     lines = []
     per_run = "/run" if base is not None else ""
     # Sites under 2% of the largest, or under 32 bytes (per run), are noise next to it.
     stats = [stat for stat in stats if stat[1] * 50 >= stats[0][1] and stat[1] >= 32 * divide]
-    for frame, size, count in stats[:limit]:
+    for traceback, size, count in stats[:limit]:
+        frame = traceback[-1]  # the most recent frame: where the allocation happened
         source = linecache.getline(frame.filename, frame.lineno).strip()
-        where = f"{_short_path(frame.filename)}:{frame.lineno}"
-        lines.append(f"{where}: {format_size(size / divide)}{per_run} ({count // divide} blocks{per_run})"
-                     + (f"  {source}" if source else ""))
+        callers = " ← ".join(_where(caller) for caller in reversed(traceback[:-1])
+                             if not any(f"{os.sep}{package}{os.sep}" in caller.filename
+                                        for package in ("_pytest", "pluggy")))
+        lines.append(f"{_where(frame)}: {format_size(size / divide)}{per_run} ({count // divide} blocks{per_run})"
+                     + (f"  {source}" if source else "") + (f"  (called from {callers})" if callers else ""))
     return lines
+
+
+def _where(frame: tracemalloc.Frame) -> str:
+    return f"{_short_path(frame.filename)}:{frame.lineno}"
 
 
 def _short_path(path: str) -> str:
