@@ -7,7 +7,7 @@ from pytest_memguard import memguard
 
 class Node:
     def __init__(self) -> None:
-        self.parent: "Node | None" = None
+        self.parent: Node | None = None
         self.children: list[Node] = []
 
 

@@ -12,7 +12,7 @@ class Connection:
 
 class Pool:
     def __init__(self) -> None:
-        self._idle: "weakref.WeakSet[Connection]" = weakref.WeakSet()
+        self._idle: weakref.WeakSet[Connection] = weakref.WeakSet()
 
     def checkout(self) -> Connection:
         connection = Connection()

@@ -15,6 +15,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Final
 
 from .probes.heap import OWN_FILTERS, TracingState, top_sites
@@ -63,19 +64,25 @@ class LeakReport:
         kind = "noise floor" if self.plan.limit is None else "limit"
         parts = []
         if self.heap_leaks:
-            parts.append(f"heap grew {format_size(self.heap_per_run)} per run in each of "
-                         f"{len(self.heap_growth)} runs ({kind} {format_size(self.plan.heap_threshold)}/run)")
+            parts.append(
+                f"heap grew {format_size(self.heap_per_run)} per run in each of "
+                f"{len(self.heap_growth)} runs ({kind} {format_size(self.plan.heap_threshold)}/run)"
+            )
         if self.native_leaks:
-            parts.append(f"native memory ({self.native_method}) grew {format_size(self.native_per_run)} "
-                         f"per run in each of {len(self.native_growth or ())} runs "
-                         f"({kind} {format_size(self.plan.native_threshold)}/run)")
+            parts.append(
+                f"native memory ({self.native_method}) grew {format_size(self.native_per_run)} "
+                f"per run in each of {len(self.native_growth or ())} runs "
+                f"({kind} {format_size(self.plan.native_threshold)}/run)"
+            )
         return f"memguard: {self.plan.check_name}: {'; '.join(parts)}"
 
     def details(self) -> str:
         lines = ["heap growth per run: " + ", ".join(format_size(g) for g in self.heap_growth)]
         if self.native_growth is not None:
-            lines.append(f"native growth per run ({self.native_method}): "
-                         + ", ".join(format_size(g) for g in self.native_growth))
+            lines.append(
+                f"native growth per run ({self.native_method}): "
+                + ", ".join(format_size(g) for g in self.native_growth)
+            )
         if self.sites:
             lines.append("growth by allocation site:")
             lines.extend("    " + site for site in self.sites)
@@ -107,8 +114,13 @@ def _run(run_once: Callable[[], object]) -> None:
     gc.collect()
 
 
-def check_leaks(run_once: Callable[[], object], plan: LeakPlan, frames: int, top: int = 5,
-                find_chain: Callable[[object], str] | None = None) -> LeakReport:
+def check_leaks(
+    run_once: Callable[[], object],
+    plan: LeakPlan,
+    frames: int,
+    top: int = 5,
+    find_chain: Callable[[object], str] | None = None,
+) -> LeakReport:
     """Run ``run_once`` ``plan.warmups + plan.runs`` more times and judge whether it leaks.
 
     An exception from ``run_once`` propagates: the caller fails the test with it.
@@ -129,7 +141,7 @@ def check_leaks(run_once: Callable[[], object], plan: LeakPlan, frames: int, top
             heap.append(_heap_now())
             if native is not None:
                 native.append(_native_now())
-        report = LeakReport(plan, heap_growth=[after - before for before, after in zip(heap, heap[1:])])
+        report = LeakReport(plan, heap_growth=[after - before for before, after in pairwise(heap)])
         if native is not None:
             report.native_method, report.native_growth = _native_verdict(native, plan.native_threshold)
 
@@ -146,15 +158,16 @@ def check_leaks(run_once: Callable[[], object], plan: LeakPlan, frames: int, top
 def _native_verdict(readings: list[tuple[int, int]], threshold: int) -> tuple[str, list[int]]:
     """The native figure that grew in every run: malloc's bytes in use, else RSS (an ``mmap`` kept)."""
     malloc_method = native_in_use()[1]
-    malloc = [b[0] - a[0] for a, b in zip(readings, readings[1:])]
-    rss = [b[1] - a[1] for a, b in zip(readings, readings[1:])]
+    malloc = [b[0] - a[0] for a, b in pairwise(readings)]
+    rss = [b[1] - a[1] for a, b in pairwise(readings)]
     if min(malloc) <= threshold < min(rss):
         return "RSS", rss
     return malloc_method, malloc
 
 
-def _left_behind(run_once: Callable[[], object], top: int,
-                 find_chain: Callable[[object], str] | None) -> tuple[list[str], str]:
+def _left_behind(
+    run_once: Callable[[], object], top: int, find_chain: Callable[[object], str] | None
+) -> tuple[list[str], str]:
     """Run twice more and count, by type, the collector-tracked objects each run left alive.
 
     Only types with at least one new object per run count: a one-time object is not the leak.

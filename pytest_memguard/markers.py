@@ -1,4 +1,5 @@
-"""The ``memguard`` marker namespace: ``memguard.max_heap("64 MiB")`` is ``pytest.mark.memguard(max_heap=...)``.
+"""The ``memguard`` marker namespace: ``memguard.max_heap("64 MiB")`` builds
+``pytest.mark.memguard(max_heap="64 MiB")``.
 
 pytest is imported only when a marker is built, so ``import pytest_memguard`` stays free of pytest for
 production code that only wants the engine.
@@ -43,7 +44,10 @@ _UNSET: Any = object()
 def _mark(**kwargs: Any) -> MarkDecorator:
     import pytest
 
-    return pytest.mark.memguard(**{key: value for key, value in kwargs.items() if value is not _UNSET})
+    decorator: MarkDecorator = pytest.mark.memguard(
+        **{key: value for key, value in kwargs.items() if value is not _UNSET}
+    )
+    return decorator
 
 
 @final
@@ -79,7 +83,7 @@ class _Memguard:
         return _mark(no_uncollectable=True)
 
     def alerts(self, **thresholds: int | float | str) -> MarkDecorator:
-        """Fail when the memory monitor raises an alert during the call (keys as ``MemoryMonitor.set_alert``)."""
+        """Fail when the memory monitor raises an alert during the call (keys as for ``set_alert``)."""
         return _mark(alerts=thresholds)
 
     def gc_strategy(self, name: str) -> MarkDecorator:

@@ -6,6 +6,7 @@ so that memguard's own work is not traced.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 from dataclasses import dataclass, field
@@ -81,15 +82,18 @@ class Meter:
         if self._gc.lost:
             figures.notes.append("the test removed memguard's gc callback: GC figures not measured")
         if not self._gc_enabled or not gc.isenabled():
-            figures.notes.append("the collector was disabled during the call: only explicit collections counted")
+            figures.notes.append(
+                "the collector was disabled during the call: only explicit collections counted"
+            )
         return figures
 
     def abandon(self) -> None:
         """Undo what ``start()`` did without measuring (after an internal error)."""
-        for stop in (self._heap.stop if self._heap else None, self._rss.stop if self._rss else None,
-                     self._gc.stop):
+        for stop in (
+            self._heap.stop if self._heap else None,
+            self._rss.stop if self._rss else None,
+            self._gc.stop,
+        ):
             if stop is not None:
-                try:
+                with contextlib.suppress(Exception):  # already failing: restoring state is what matters
                     stop()
-                except Exception:  # noqa: S110 - already failing; restoring state is all that matters here
-                    pass

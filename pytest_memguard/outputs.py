@@ -45,40 +45,55 @@ class SessionOutputs:
         """Load the baseline and check the output paths now; raises ``MemguardUsageError``."""
         settings = self.settings
         if settings.fail_regression and not settings.compare:
-            raise MemguardUsageError("--memguard-fail-regression needs a baseline: add --memguard-compare=PATH")
+            raise MemguardUsageError(
+                "--memguard-fail-regression needs a baseline: add --memguard-compare=PATH"
+            )
         if settings.compare:
             self.baseline = load_figures(settings.compare)
-        for path, option in ((settings.save, "--memguard-save"), (settings.json, "--memguard-json"),
-                             (settings.prometheus, "--memguard-prometheus")):
+        for path, option in (
+            (settings.save, "--memguard-save"),
+            (settings.json, "--memguard-json"),
+            (settings.prometheus, "--memguard-prometheus"),
+        ):
             if path:
                 check_output_path(path, option)
 
     def compare(self, results: list[TestResult]) -> Comparison | None:
         if self.baseline is None:
             return None
-        self.comparison = compare(self.baseline, results, self.settings.fail_regression,
-                                  self.settings.regression_floor)
+        self.comparison = compare(
+            self.baseline, results, self.settings.fail_regression, self.settings.regression_floor
+        )
         self.warnings.extend(self.comparison.warnings)
         for rule in self.settings.fail_regression:
-            if rule.figure != "leak" and all(test.figure(rule.figure) is None
-                                             for test in self.baseline.tests.values()):
+            if rule.figure != "leak" and all(
+                test.figure(rule.figure) is None for test in self.baseline.tests.values()
+            ):
                 self.warnings.append(
-                    f"the baseline {self.settings.compare} has no {rule.figure} figures, so {rule.expr} compares "
-                    "nothing" + (" (save it with --memguard-heap)" if rule.figure == "peak_heap" else ""))
+                    f"the baseline {self.settings.compare} has no {rule.figure} figures, "
+                    f"so {rule.expr} compares nothing"
+                    + (" (save it with --memguard-heap)" if rule.figure == "peak_heap" else "")
+                )
         return self.comparison
 
-    def write(self, results: list[TestResult], session_info: dict[str, Any],
-              extra_registries: Iterable[Any] = ()) -> None:
+    def write(
+        self, results: list[TestResult], session_info: dict[str, Any], extra_registries: Iterable[Any] = ()
+    ) -> None:
         """Write every requested file and push; each failure becomes a warning, the others still happen."""
         settings = self.settings
         if settings.save:
-            self._attempt(f"wrote {settings.save}",
-                          lambda: Baseline.from_results(results).save(settings.save or ""))
+            self._attempt(
+                f"wrote {settings.save}", lambda: Baseline.from_results(results).save(settings.save or "")
+            )
         if settings.json:
             from .jsonreport import build_report, write_report
 
-            self._attempt(f"wrote {settings.json}", lambda: write_report(settings.json or "", build_report(
-                results, {**session_info, **self._comparison_info()})))
+            self._attempt(
+                f"wrote {settings.json}",
+                lambda: write_report(
+                    settings.json or "", build_report(results, {**session_info, **self._comparison_info()})
+                ),
+            )
         if settings.prometheus or settings.pushgateway:
             from .metrics import build_registry, push, write_textfile
 
@@ -94,8 +109,10 @@ class SessionOutputs:
                 self._attempt(f"wrote {path}", textfile)
             if settings.pushgateway:
                 url = settings.pushgateway
-                self._attempt(f"pushed the metrics to {url} (job {settings.job!r})",
-                              lambda: push(url, settings.job, registry, settings.labels))
+                self._attempt(
+                    f"pushed the metrics to {url} (job {settings.job!r})",
+                    lambda: push(url, settings.job, registry, settings.labels),
+                )
 
     def _attempt(self, done: str, action: Callable[[], None]) -> None:
         try:
@@ -109,14 +126,25 @@ class SessionOutputs:
         comparison = self.comparison
         if comparison is None:
             return {}
-        return {"comparison": {
-            "baseline": self.settings.compare,
-            "rules": [rule.expr for rule in comparison.rules],
-            "regressions": [{"test": r.nodeid, "figure": r.figure, "baseline": r.baseline, "now": r.now,
-                             "change": r.change, "rule": r.rule.expr} for r in comparison.regressions],
-            "new": comparison.new,
-            "gone": comparison.gone,
-        }}
+        return {
+            "comparison": {
+                "baseline": self.settings.compare,
+                "rules": [rule.expr for rule in comparison.rules],
+                "regressions": [
+                    {
+                        "test": r.nodeid,
+                        "figure": r.figure,
+                        "baseline": r.baseline,
+                        "now": r.now,
+                        "change": r.change,
+                        "rule": r.rule.expr,
+                    }
+                    for r in comparison.regressions
+                ],
+                "new": comparison.new,
+                "gone": comparison.gone,
+            }
+        }
 
     def summary_lines(self) -> list[str]:
         lines: list[str] = []

@@ -6,13 +6,13 @@ session; this module only declares.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from . import hookspec
-from .handle import MemguardHandle
 from .errors import MemguardUsageError
+from .handle import MemguardHandle
 from .markers import MARKER_HELP
 from .outputs import SessionOutputs
 from .session import HANDLE_KEY, MemguardSession, explain
@@ -34,8 +34,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             kwargs.update(action=option.action, type=option.argparse_type(), metavar=option.metavar)
         group.addoption(option.flag, **kwargs)
-        parser.addini(option.ini, f"default for {option.flag}: {option.help.replace('%%', '%')}",
-                      type="linelist" if option.action == "append" else "string", default=None)
+        ini_type: Literal["linelist", "string"] = "linelist" if option.action == "append" else "string"
+        parser.addini(
+            option.ini,
+            f"default for {option.flag}: {option.help.replace('%%', '%')}",
+            type=ini_type,
+            default=None,
+        )
 
 
 def _resolve(config: pytest.Config, option: Option) -> Any:
@@ -59,7 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     settings = Settings.from_values({option.dest: _resolve(config, option) for option in OPTIONS})
     outputs = SessionOutputs(settings)
-    if not hasattr(config, "workerinput"):  # xdist workers measure; only the controller reads and writes files
+    if not hasattr(
+        config, "workerinput"
+    ):  # xdist workers measure; only the controller reads and writes files
         try:
             outputs.validate()
         except MemguardUsageError as exc:

@@ -23,21 +23,31 @@ def summary_lines(results: list[TestResult], top: int) -> list[str]:
     header = ("peak heap", "peak RSS", "blocks", "GC max", "GC runs", "leak", "duration", "test")
     rows = [header]
     for result in largest:
-        leak = "-" if result.leak_verdict is None else (
-            f"{format_size(result.leak_per_run or 0)}/run" if result.leak_verdict == "leak" else "none")
-        rows.append((
-            _size(result.peak_heap),
-            _size(result.peak_rss),
-            "-" if result.allocated_blocks is None else f"{result.allocated_blocks:+d}",
-            format_duration(result.gc_pause_max),
-            str(sum(result.gc_collections)),
-            leak,
-            format_duration(result.duration),
-            result.nodeid,
-        ))
+        leak = (
+            "-"
+            if result.leak_verdict is None
+            else (f"{format_size(result.leak_per_run or 0)}/run" if result.leak_verdict == "leak" else "none")
+        )
+        rows.append(
+            (
+                _size(result.peak_heap),
+                _size(result.peak_rss),
+                "-" if result.allocated_blocks is None else f"{result.allocated_blocks:+d}",
+                format_duration(result.gc_pause_max),
+                str(sum(result.gc_collections)),
+                leak,
+                format_duration(result.duration),
+                result.nodeid,
+            )
+        )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
-    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+    lines = [
+        "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    ]
     failed = sum(1 for result in results if result.failed_checks)
-    lines.append(f"{len(results)} tests measured, {failed} failed a memguard check"
-                 + ("" if traced else "; heap not traced (add --memguard-heap)"))
+    lines.append(
+        f"{len(results)} tests measured, {failed} failed a memguard check"
+        + ("" if traced else "; heap not traced (add --memguard-heap)")
+    )
     return lines

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from _pytest.capture import CaptureIO
-from _pytest.logging import LogCaptureHandler
 from _pytest.compat import NOTSET
+from _pytest.logging import LogCaptureHandler
 from _pytest.monkeypatch import MonkeyPatch
 
 __all__ = ["run_isolated"]
@@ -28,14 +28,19 @@ Restore = Callable[[], None]
 
 
 def _log_handlers() -> list[Restore]:
-    restores = []
+    restores: list[Restore] = []
     for handler in logging.getLogger().handlers:
         if isinstance(handler, LogCaptureHandler):
             records, stream = handler.records, handler.stream
             count, position = len(records), stream.tell()
 
-            def restore(handler: LogCaptureHandler = handler, records: list[Any] = records,
-                        stream: Any = stream, count: int = count, position: int = position) -> None:
+            def restore(
+                handler: LogCaptureHandler = handler,
+                records: list[Any] = records,
+                stream: Any = stream,
+                count: int = count,
+                position: int = position,
+            ) -> None:
                 if handler.records is records:  # caplog.clear() replaces them: then nothing to cut
                     del records[count:]
                 if handler.stream is stream:
@@ -66,7 +71,7 @@ def _warnings_log() -> list[Restore]:
 
 
 def _captured_output() -> list[Restore]:
-    restores = []
+    restores: list[Restore] = []
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, CaptureIO):  # --capture=sys keeps output in memory; fd capture uses a file
             position = stream.tell()
@@ -103,9 +108,9 @@ def _monkeypatches(item: pytest.Item) -> list[Restore]:
         del patcher._setattr[attributes:]
         for mapping, key, value in reversed(patcher._setitem[items:]):
             if value is NOTSET:
-                mapping.pop(key, None)  # type: ignore[attr-defined]
+                mapping.pop(key, None)
             else:
-                mapping[key] = value  # type: ignore[index]
+                mapping[key] = value
         del patcher._setitem[items:]
 
     return [restore]
@@ -132,8 +137,14 @@ def run_isolated(item: pytest.Item) -> None:
 
     An exception from the body propagates, after the rollback.
     """
-    restores = [*_monkeypatches(item), *_finalizers(item), *_log_handlers(), *_warnings_log(),
-                *_captured_output(), *_user_properties(item)]
+    restores = [
+        *_monkeypatches(item),
+        *_finalizers(item),
+        *_log_handlers(),
+        *_warnings_log(),
+        *_captured_output(),
+        *_user_properties(item),
+    ]
     try:
         item.runtest()
     finally:

@@ -1,7 +1,8 @@
 """What one measured test produced: its figures and the verdicts of its checks.
 
 These records are the one shape every consumer reads: the terminal summary, ``report.user_properties``,
-the JSON report, the saved baseline, the Prometheus metrics, and the xdist transport (``to_dict`` is JSON-safe).
+the JSON report, the saved baseline, the Prometheus metrics, and the xdist transport (``to_dict`` is
+JSON-safe).
 """
 
 from __future__ import annotations

@@ -125,8 +125,9 @@ class MemguardSession:
         return (yield)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[
-            None, pytest.TestReport, pytest.TestReport]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if call.when == "call":
             result = item.stash.get(RESULT_KEY, None)
@@ -150,10 +151,14 @@ class MemguardSession:
     def pytest_report_header(self, config: pytest.Config) -> str:
         heap = "every test (--memguard-heap)" if self.settings.trace_all else "tests that need it"
         scope = "every test (--memguard)" if self.settings.measure_all else "marked tests"
-        interpreter = "" if sys.implementation.name == "cpython" else (
-            f"; on {sys.implementation.name} GC pauses and allocated blocks may not be measured")
-        return (f"memguard: measuring {scope}; heap traced for {heap}; peak RSS by {rss_method()}"
-                + interpreter)
+        interpreter = (
+            ""
+            if sys.implementation.name == "cpython"
+            else (f"; on {sys.implementation.name} GC pauses and allocated blocks may not be measured")
+        )
+        return (
+            f"memguard: measuring {scope}; heap traced for {heap}; peak RSS by {rss_method()}" + interpreter
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -168,8 +173,11 @@ class MemguardSession:
             "duration": time.time() - self.started,
             "exitstatus": int(session.exitstatus),
             "probes": {"rss": rss_method(), "heap": "tracemalloc, around each measured call"},
-            "options": {"measure_all": self.settings.measure_all, "trace_all": self.settings.trace_all,
-                        "leaks": self.settings.leaks},
+            "options": {
+                "measure_all": self.settings.measure_all,
+                "trace_all": self.settings.trace_all,
+                "leaks": self.settings.leaks,
+            },
         }
         self.outputs.write(self.results, info, self.engine_registries())
         if os.environ.get("GITHUB_STEP_SUMMARY") and self.results:
@@ -199,15 +207,19 @@ class MemguardSession:
             terminalreporter.write_sep("=", "memguard: baseline and outputs")
             regressions = self.outputs.comparison is not None and self.outputs.comparison.regressions
             for line in lines:
-                terminalreporter.write_line(line, red=bool(regressions) and not line.startswith("memguard: wrote"),
-                                            yellow="warning" in line)
+                terminalreporter.write_line(
+                    line,
+                    red=bool(regressions) and not line.startswith("memguard: wrote"),
+                    yellow="warning" in line,
+                )
 
 
 class _CallChecks:
     """One test call: the meter, the engine helpers its markers ask for, and the checks after it."""
 
-    def __init__(self, session: MemguardSession, item: pytest.Item, plan: ItemPlan,
-                 handle: MemguardHandle | None) -> None:
+    def __init__(
+        self, session: MemguardSession, item: pytest.Item, plan: ItemPlan, handle: MemguardHandle | None
+    ) -> None:
         self.session = session
         self.item = item
         self.plan = plan
@@ -258,15 +270,28 @@ class _CallChecks:
         if leak is not None:
             result.leak_per_run = leak.heap_per_run
             result.leak_verdict = "leak" if leak.leaks else "ok"
-            result.checks.append(CheckResult(leak.plan.check_name, not leak.leaks,
-                                             _leak_limit(leak), leak.message() if leak.leaks else "",
-                                             leak.details() if leak.leaks else ""))
+            result.checks.append(
+                CheckResult(
+                    leak.plan.check_name,
+                    not leak.leaks,
+                    _leak_limit(leak),
+                    leak.message() if leak.leaks else "",
+                    leak.details() if leak.leaks else "",
+                )
+            )
         if passed and self.handle is not None and self.handle.tracked:
             survivors = self.handle.survivors()
-            result.checks.append(CheckResult(
-                "track", not survivors, "collected",
-                f"memguard: track: {len(survivors)} tracked object(s) still alive after the test" if survivors
-                else "", "\n".join(survivors)))
+            result.checks.append(
+                CheckResult(
+                    "track",
+                    not survivors,
+                    "collected",
+                    f"memguard: track: {len(survivors)} tracked object(s) still alive after the test"
+                    if survivors
+                    else "",
+                    "\n".join(survivors),
+                )
+            )
         try:
             self.item.config.hook.pytest_memguard_test_result(item=self.item, result=result)
         except Exception as exc:
@@ -278,10 +303,15 @@ class _CallChecks:
         if plan.max_heap is not None:
             found.append(self._max_heap(figures, plan.max_heap))
         if plan.max_rss is not None:
-            found.append(checks.check_max_rss(figures.peak_rss, plan.max_rss, figures.start_rss, rss_method()))
+            found.append(
+                checks.check_max_rss(figures.peak_rss, plan.max_rss, figures.start_rss, rss_method())
+            )
         if plan.max_gc_pause is not None:
-            found.append(checks.check_max_gc_pause(figures.gc_pause_max, plan.max_gc_pause,
-                                                   figures.gc_collections, figures.gc_lost))
+            found.append(
+                checks.check_max_gc_pause(
+                    figures.gc_pause_max, plan.max_gc_pause, figures.gc_collections, figures.gc_lost
+                )
+            )
         if plan.no_uncollectable:
             found.append(checks.check_no_uncollectable(figures.uncollectable, figures.garbage_growth))
         if plan.alerts:
@@ -295,8 +325,10 @@ class _CallChecks:
         snapshot, when = figures.heap.snapshot, figures.heap.snapshot_when
         if snapshot is None:
             snapshot = catch_crossing(lambda: run_isolated(self.item), limit, self.session.settings.frames)
-            when = ("when the heap first crossed the limit (the peak was too brief for the watcher, so the "
-                    "test body ran once more under a trace hook)")
+            when = (
+                "when the heap first crossed the limit (the peak was too brief for the watcher, so the "
+                "test body ran once more under a trace hook)"
+            )
         if snapshot is None:
             return checks.check_max_heap(figures.peak_heap, limit, [], "")
         return checks.check_max_heap(figures.peak_heap, limit, top_sites(snapshot, SITES_SHOWN), when)
@@ -316,8 +348,10 @@ class _CallChecks:
             return check_leaks(run_once, plan, settings.frames, find_chain=self._explain)
         except _ExtraRunRaised as raised:
             exc = raised.error
-            note = (f"memguard: {plan.check_name}: an extra run of the test body (for the leak check) "
-                    "raised this; the normal run had passed")
+            note = (
+                f"memguard: {plan.check_name}: an extra run of the test body (for the leak check) "
+                "raised this; the normal run had passed"
+            )
             if hasattr(exc, "add_note"):
                 exc.add_note(note)
             raise exc from None
@@ -380,9 +414,13 @@ class _EngineHelpers:
         limits = ", ".join(f"{key}={value:g}" for key, value in self.plan.alerts.items())
         if not alerts:
             return CheckResult("alerts", True, limits)
-        return CheckResult("alerts", False, limits,
-                           f"memguard: alerts: the memory monitor raised {len(alerts)} alert(s) during the call",
-                           "\n".join(self._describe(alert) for alert in alerts))
+        return CheckResult(
+            "alerts",
+            False,
+            limits,
+            f"memguard: alerts: the memory monitor raised {len(alerts)} alert(s) during the call",
+            "\n".join(self._describe(alert) for alert in alerts),
+        )
 
     def _describe(self, alert: Any) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(alert.timestamp))

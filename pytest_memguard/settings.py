@@ -101,7 +101,7 @@ def parse_alert_value(key: str, value: object) -> float:
     if key in ("rss_fraction", "gc_frequency", "threads") and isinstance(value, str):
         value = _parse_fraction(value) if key == "rss_fraction" else _parse_positive_float(value)
     monitor.set_alert(key, value)
-    return monitor.thresholds[key]  # type: ignore[index]
+    return monitor.thresholds[key]
 
 
 def _parse_size_or_none(value: object) -> int | None:
@@ -173,48 +173,173 @@ def _counted(minimum: int) -> Callable[[object], int]:
 
 
 OPTIONS: Final = (
-    Option("--memguard", "memguard_enable", "measure every test cheaply (peak RSS, allocated blocks, GC, "
-           "duration) and print a summary of the largest tests", _parse_bool, False, "store_true"),
-    Option("--memguard-heap", "memguard_heap", "also trace every test's Python heap with tracemalloc "
-           "(costs what tracemalloc costs)", _parse_bool, False, "store_true"),
-    Option("--memguard-max-heap", "memguard_max_heap", "default peak-heap limit for every test not marked "
-           "memguard.skip()", _parse_size_or_none, None, metavar="SIZE"),
-    Option("--memguard-max-rss", "memguard_max_rss", "default peak-RSS limit for every test not marked "
-           "memguard.skip()", _parse_size_or_none, None, metavar="SIZE"),
-    Option("--memguard-max-gc-pause", "memguard_max_gc_pause", "default longest-GC-pause limit for every "
-           "test not marked memguard.skip()", _parse_duration_or_none, None, metavar="DURATION"),
-    Option("--memguard-leaks", "memguard_leaks", "leak-check every test not marked memguard.skip()",
-           _parse_bool, False, "store_true"),
-    Option("--memguard-leak-runs", "memguard_leak_runs", "measured extra runs of a leak check (default 3)",
-           _counted(2), 3, metavar="N"),
-    Option("--memguard-leak-warmups", "memguard_leak_warmups", "unmeasured extra runs before a leak check's "
-           "measured runs (default 1)", _counted(0), 1, metavar="N"),
-    Option("--memguard-alert", "memguard_alert", "a memory-monitor threshold for every test, KEY=VALUE with "
-           f"KEY one of {', '.join(ALERT_KEYS)} (repeatable)", parse_alert, None, "append", "KEY=VALUE"),
-    Option("--memguard-top", "memguard_top", "rows in the summary of the largest tests (default 10)",
-           _counted(0), 10, metavar="N"),
-    Option("--memguard-frames", "memguard_frames", "frames of call stack kept per allocation (default 1; more shows "
-           "who called each allocation site, and tracing costs more)",
-           _counted(1), 1, metavar="N"),
-    Option("--memguard-save", "memguard_save", "write every test's figures to PATH (JSON baseline)",
-           _path, None, metavar="PATH"),
-    Option("--memguard-compare", "memguard_compare", "compare with a saved baseline (or JSON report) at PATH",
-           _path, None, metavar="PATH"),
-    Option("--memguard-fail-regression", "memguard_fail_regression", "fail the session when a test grew "
-           "beyond EXPR: peak_heap:10%%, peak_rss:5MiB, leak:0, gc_pause:2ms (repeatable)", _rule, None,
-           "append", "EXPR"),
-    Option("--memguard-regression-floor", "memguard_regression_floor", "ignore size growth under SIZE when "
-           "comparing (default 0)", parse_size, 0, metavar="SIZE"),
-    Option("--memguard-json", "memguard_json", "write the full report as JSON to PATH", _path, None,
-           metavar="PATH"),
-    Option("--memguard-prometheus", "memguard_prometheus", "write Prometheus metrics to PATH atomically "
-           "(node_exporter textfile collector; name it *.prom)", _path, None, metavar="PATH"),
-    Option("--memguard-pushgateway", "memguard_pushgateway", "push the metrics to the Prometheus Pushgateway "
-           "at URL at the end of the session", _url, None, metavar="URL"),
-    Option("--memguard-job", "memguard_job", "the Pushgateway job name (default pytest)", _path, "pytest",
-           metavar="NAME"),
-    Option("--memguard-label", "memguard_label", "a Pushgateway grouping label NAME=VALUE (repeatable)",
-           _label, None, "append", "NAME=VALUE"),
+    Option(
+        "--memguard",
+        "memguard_enable",
+        "measure every test cheaply (peak RSS, allocated blocks, GC, "
+        "duration) and print a summary of the largest tests",
+        _parse_bool,
+        False,
+        "store_true",
+    ),
+    Option(
+        "--memguard-heap",
+        "memguard_heap",
+        "also trace every test's Python heap with tracemalloc (costs what tracemalloc costs)",
+        _parse_bool,
+        False,
+        "store_true",
+    ),
+    Option(
+        "--memguard-max-heap",
+        "memguard_max_heap",
+        "default peak-heap limit for every test not marked memguard.skip()",
+        _parse_size_or_none,
+        None,
+        metavar="SIZE",
+    ),
+    Option(
+        "--memguard-max-rss",
+        "memguard_max_rss",
+        "default peak-RSS limit for every test not marked memguard.skip()",
+        _parse_size_or_none,
+        None,
+        metavar="SIZE",
+    ),
+    Option(
+        "--memguard-max-gc-pause",
+        "memguard_max_gc_pause",
+        "default longest-GC-pause limit for every test not marked memguard.skip()",
+        _parse_duration_or_none,
+        None,
+        metavar="DURATION",
+    ),
+    Option(
+        "--memguard-leaks",
+        "memguard_leaks",
+        "leak-check every test not marked memguard.skip()",
+        _parse_bool,
+        False,
+        "store_true",
+    ),
+    Option(
+        "--memguard-leak-runs",
+        "memguard_leak_runs",
+        "measured extra runs of a leak check (default 3)",
+        _counted(2),
+        3,
+        metavar="N",
+    ),
+    Option(
+        "--memguard-leak-warmups",
+        "memguard_leak_warmups",
+        "unmeasured extra runs before a leak check's measured runs (default 1)",
+        _counted(0),
+        1,
+        metavar="N",
+    ),
+    Option(
+        "--memguard-alert",
+        "memguard_alert",
+        "a memory-monitor threshold for every test, KEY=VALUE with "
+        f"KEY one of {', '.join(ALERT_KEYS)} (repeatable)",
+        parse_alert,
+        None,
+        "append",
+        "KEY=VALUE",
+    ),
+    Option(
+        "--memguard-top",
+        "memguard_top",
+        "rows in the summary of the largest tests (default 10)",
+        _counted(0),
+        10,
+        metavar="N",
+    ),
+    Option(
+        "--memguard-frames",
+        "memguard_frames",
+        "frames of call stack kept per allocation (default 1; more shows "
+        "who called each allocation site, and tracing costs more)",
+        _counted(1),
+        1,
+        metavar="N",
+    ),
+    Option(
+        "--memguard-save",
+        "memguard_save",
+        "write every test's figures to PATH (JSON baseline)",
+        _path,
+        None,
+        metavar="PATH",
+    ),
+    Option(
+        "--memguard-compare",
+        "memguard_compare",
+        "compare with a saved baseline (or JSON report) at PATH",
+        _path,
+        None,
+        metavar="PATH",
+    ),
+    Option(
+        "--memguard-fail-regression",
+        "memguard_fail_regression",
+        "fail the session when a test grew "
+        "beyond EXPR: peak_heap:10%%, peak_rss:5MiB, leak:0, gc_pause:2ms (repeatable)",
+        _rule,
+        None,
+        "append",
+        "EXPR",
+    ),
+    Option(
+        "--memguard-regression-floor",
+        "memguard_regression_floor",
+        "ignore size growth under SIZE when comparing (default 0)",
+        parse_size,
+        0,
+        metavar="SIZE",
+    ),
+    Option(
+        "--memguard-json",
+        "memguard_json",
+        "write the full report as JSON to PATH",
+        _path,
+        None,
+        metavar="PATH",
+    ),
+    Option(
+        "--memguard-prometheus",
+        "memguard_prometheus",
+        "write Prometheus metrics to PATH atomically (node_exporter textfile collector; name it *.prom)",
+        _path,
+        None,
+        metavar="PATH",
+    ),
+    Option(
+        "--memguard-pushgateway",
+        "memguard_pushgateway",
+        "push the metrics to the Prometheus Pushgateway at URL at the end of the session",
+        _url,
+        None,
+        metavar="URL",
+    ),
+    Option(
+        "--memguard-job",
+        "memguard_job",
+        "the Pushgateway job name (default pytest)",
+        _path,
+        "pytest",
+        metavar="NAME",
+    ),
+    Option(
+        "--memguard-label",
+        "memguard_label",
+        "a Pushgateway grouping label NAME=VALUE (repeatable)",
+        _label,
+        None,
+        "append",
+        "NAME=VALUE",
+    ),
 )
 
 
@@ -253,8 +378,16 @@ class Settings:
         """Build from parsed option values keyed by option ``dest``; ``alerts`` come as (key, value) pairs."""
         alerts = dict(values.get("memguard_alert") or ())
         rules = tuple(values.get("memguard_fail_regression") or ())
-        outputs = any(values.get(key) for key in ("memguard_save", "memguard_compare", "memguard_json",
-                                                    "memguard_prometheus", "memguard_pushgateway"))
+        outputs = any(
+            values.get(key)
+            for key in (
+                "memguard_save",
+                "memguard_compare",
+                "memguard_json",
+                "memguard_prometheus",
+                "memguard_pushgateway",
+            )
+        )
         return cls(
             # Files and comparisons want every test's figures; a peak_heap rule needs the heap traced.
             measure_all=bool(values.get("memguard")) or outputs,
@@ -365,7 +498,9 @@ def _marker_value(key: str, value: object) -> Any:
     raise ValueError(f"unknown keyword {key}={value!r}; the keywords are {', '.join(sorted(MARKER_KEYS))}")
 
 
-def plan_for_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]], settings: Settings) -> ItemPlan:
+def plan_for_markers(
+    markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]], settings: Settings
+) -> ItemPlan:
     """Resolve a test's ``memguard`` markers (closest first, as ``(args, kwargs)``) against the settings.
 
     Per key the closest marker wins; keys no marker sets fall back to the global options unless the test is
@@ -374,8 +509,10 @@ def plan_for_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]
     chosen: dict[str, Any] = {}
     for args, kwargs in markers:
         if args:
-            raise PlanError(f"memguard takes keyword arguments only, got positional {args!r}; "
-                            "use e.g. memguard.max_heap('64 MiB')")
+            raise PlanError(
+                f"memguard takes keyword arguments only, got positional {args!r}; "
+                "use e.g. memguard.max_heap('64 MiB')"
+            )
         for key, value in kwargs.items():
             if key in chosen:
                 continue
@@ -386,7 +523,7 @@ def plan_for_markers(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]
     skip = chosen.get("skip", False)
 
     def pick(key: str, default: Any) -> Any:
-        return chosen[key] if key in chosen else (None if skip else default)
+        return chosen.get(key, None if skip else default)
 
     leak: LeakPlan | None = None
     if chosen.get("no_leaks") or "max_leak" in chosen or (settings.leaks and not skip):

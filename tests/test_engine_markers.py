@@ -40,7 +40,9 @@ def test_alerts_marker_passes_under_its_thresholds(pytester: pytest.Pytester) ->
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
-def test_alert_option_applies_to_every_test_and_hook_runs_on_the_main_thread(pytester: pytest.Pytester) -> None:
+def test_alert_option_applies_to_every_test_and_hook_runs_on_the_main_thread(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makeconftest(
         """
         import threading

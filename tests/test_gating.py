@@ -42,14 +42,24 @@ def test_save_then_compare_unchanged_passes(pytester: pytest.Pytester) -> None:
     _run(pytester, "--memguard-save=base.json", "--memguard-heap").assert_outcomes(passed=3)
     saved = json.loads((pytester.path / "base.json").read_text())
     assert saved["schema"] == "pytest-memguard/baseline" and saved["version"] == 1
-    assert set(saved["tests"]) == {f"test_suite.py::{name}" for name in ("test_grows", "test_steady",
-                                                                         "test_leak_checked")}
-    result = _run(pytester, "--memguard-compare=base.json", "--memguard-fail-regression=peak_heap:50%",
-                  "--memguard-regression-floor=64KiB")
+    assert set(saved["tests"]) == {
+        f"test_suite.py::{name}" for name in ("test_grows", "test_steady", "test_leak_checked")
+    }
+    result = _run(
+        pytester,
+        "--memguard-compare=base.json",
+        "--memguard-fail-regression=peak_heap:50%",
+        "--memguard-regression-floor=64KiB",
+    )
     result.assert_outcomes(passed=3)
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["memguard: compared 3 tests with the baseline (rules: peak_heap:50%; growth under "
-                                 "64.0 KiB ignored)", "no regressions"])
+    result.stdout.fnmatch_lines(
+        [
+            "memguard: compared 3 tests with the baseline (rules: peak_heap:50%; growth under "
+            "64.0 KiB ignored)",
+            "no regressions",
+        ]
+    )
 
 
 def test_a_rule_on_a_figure_the_baseline_lacks_is_a_warning(pytester: pytest.Pytester) -> None:
@@ -60,8 +70,13 @@ def test_a_rule_on_a_figure_the_baseline_lacks_is_a_warning(pytester: pytest.Pyt
 
 def test_compare_fails_the_session_naming_the_grown_test(pytester: pytest.Pytester) -> None:
     _run(pytester, "--memguard-save=base.json", "--memguard-heap").assert_outcomes(passed=3)
-    result = _run(pytester, "--memguard-compare=base.json", "--memguard-fail-regression=peak_heap:50%",
-                  "--memguard-regression-floor=64KiB", growth=10)
+    result = _run(
+        pytester,
+        "--memguard-compare=base.json",
+        "--memguard-fail-regression=peak_heap:50%",
+        "--memguard-regression-floor=64KiB",
+        growth=10,
+    )
     result.assert_outcomes(passed=3)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*1 regression*", "*test_suite.py::test_grows*peak_heap*peak_heap:50%*"])
@@ -71,10 +86,18 @@ def test_compare_fails_the_session_naming_the_grown_test(pytester: pytest.Pytest
 def test_new_and_gone_tests_are_listed_not_failed(pytester: pytest.Pytester) -> None:
     _run(pytester, "--memguard-save=base.json").assert_outcomes(passed=3)
     pytester.makepyfile(test_suite="def test_brand_new():\n    pass\n")
-    result = pytester.runpytest_subprocess("--memguard-compare=base.json", "--memguard-fail-regression=peak_rss:10%")
+    result = pytester.runpytest_subprocess(
+        "--memguard-compare=base.json", "--memguard-fail-regression=peak_rss:10%"
+    )
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["new tests (not in the baseline): 1", "  test_suite.py::test_brand_new",
-                                 "gone tests (in the baseline, not in this run): 3", "  test_suite.py::test_grows"])
+    result.stdout.fnmatch_lines(
+        [
+            "new tests (not in the baseline): 1",
+            "  test_suite.py::test_brand_new",
+            "gone tests (in the baseline, not in this run): 3",
+            "  test_suite.py::test_grows",
+        ]
+    )
 
 
 def test_regression_hook_receives_the_regressions(pytester: pytest.Pytester) -> None:
@@ -85,8 +108,9 @@ def test_regression_hook_receives_the_regressions(pytester: pytest.Pytester) -> 
             print("HOOK", sorted({r.nodeid for r in regressions}))
         """
     )
-    result = _run(pytester, "--memguard-compare=base.json", "--memguard-fail-regression=peak_heap:50%",
-                  "-s", growth=10)
+    result = _run(
+        pytester, "--memguard-compare=base.json", "--memguard-fail-regression=peak_heap:50%", "-s", growth=10
+    )
     result.stdout.fnmatch_lines(["*HOOK ?'test_suite.py::test_grows'?"])
 
 
@@ -96,11 +120,15 @@ def test_regression_hook_receives_the_regressions(pytester: pytest.Pytester) -> 
         ('{"schema": "pytest-memguard/baseline", "version": 1, "tests": {', "*base.json*truncated*"),
         ("not json at all", "*base.json*"),
         ('{"schema": "pytest-memguard/baseline", "version": 99, "tests": {}}', "*base.json*version 99*"),
-        ('{"schema": "something-else", "version": 1}', "*base.json is neither a memguard baseline nor a memguard JSON report*"),
+        (
+            '{"schema": "something-else", "version": 1}',
+            "*base.json is neither a memguard baseline nor a memguard JSON report*",
+        ),
     ],
 )
-def test_a_bad_baseline_is_one_clear_error_before_any_test(pytester: pytest.Pytester, content: str,
-                                                          words: str) -> None:
+def test_a_bad_baseline_is_one_clear_error_before_any_test(
+    pytester: pytest.Pytester, content: str, words: str
+) -> None:
     (pytester.path / "base.json").write_text(content)
     result = _run(pytester, "--memguard-compare=base.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -121,12 +149,16 @@ def test_a_missing_baseline_names_the_file(pytester: pytest.Pytester) -> None:
         ("--memguard-fail-regression=peak_heap:ten%", "*peak_heap:ten%*"),
         ("--memguard-fail-regression=nosuch:5%", "*nosuch*peak_heap*peak_rss*leak*gc_pause*"),
         ("--memguard-label=branch", "*bad label 'branch': expected NAME=VALUE*"),
-        ("--memguard-save=missing/dir/base.json", "*--memguard-save: cannot write 'missing/dir/base.json': "
-         "directory * does not exist*"),
+        (
+            "--memguard-save=missing/dir/base.json",
+            "*--memguard-save: cannot write 'missing/dir/base.json': directory * does not exist*",
+        ),
         ("--memguard-fail-regression=peak_rss:5%", "*--memguard-fail-regression needs a baseline*"),
     ],
 )
-def test_bad_gating_options_are_clear_usage_errors(pytester: pytest.Pytester, option: str, words: str) -> None:
+def test_bad_gating_options_are_clear_usage_errors(
+    pytester: pytest.Pytester, option: str, words: str
+) -> None:
     result = _run(pytester, option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([words])
@@ -134,12 +166,16 @@ def test_bad_gating_options_are_clear_usage_errors(pytester: pytest.Pytester, op
 
 
 def test_json_report_and_prometheus_textfile(pytester: pytest.Pytester) -> None:
-    _run(pytester, "--memguard-json=report.json", "--memguard-prometheus=metrics.prom").assert_outcomes(passed=3)
+    _run(pytester, "--memguard-json=report.json", "--memguard-prometheus=metrics.prom").assert_outcomes(
+        passed=3
+    )
     report = json.loads((pytester.path / "report.json").read_text())
     assert report["schema"] == "pytest-memguard/report"
     by_id = {test["nodeid"]: test for test in report["tests"]}
     assert by_id["test_suite.py::test_leak_checked"]["leak_verdict"] == "ok"
-    families = {f.name: f for f in text_string_to_metric_families((pytester.path / "metrics.prom").read_text())}
+    families = {
+        f.name: f for f in text_string_to_metric_families((pytester.path / "metrics.prom").read_text())
+    }
     rss = {s.labels["test"]: s.value for s in families["memguard_test_peak_rss_bytes"].samples}
     assert rss == {nodeid: float(test["peak_rss"]) for nodeid, test in by_id.items()}
 
@@ -165,7 +201,11 @@ def test_github_step_summary_is_appended(pytester: pytest.Pytester, monkeypatch:
 def _outputs(path: Path) -> tuple[set[str], set[tuple[str, str, bool]], set[str]]:
     report = json.loads((path / "report.json").read_text())
     tests = {test["nodeid"] for test in report["tests"]}
-    checks = {(test["nodeid"], check["name"], check["passed"]) for test in report["tests"] for check in test["checks"]}
+    checks = {
+        (test["nodeid"], check["name"], check["passed"])
+        for test in report["tests"]
+        for check in test["checks"]
+    }
     saved = set(json.loads((path / "base.json").read_text())["tests"])
     return tests, checks, saved
 
@@ -184,7 +224,12 @@ def test_xdist_run_reports_the_same_tests_checks_and_verdicts_as_serial(pytester
             pass
         """
     )
-    args = ("--memguard", "--memguard-json=report.json", "--memguard-save=base.json", "--memguard-prometheus=m.prom")
+    args = (
+        "--memguard",
+        "--memguard-json=report.json",
+        "--memguard-save=base.json",
+        "--memguard-prometheus=m.prom",
+    )
     _run(pytester, *args).assert_outcomes(passed=4, failed=1)
     serial = _outputs(pytester.path)
     serial_metrics = {f.name for f in text_string_to_metric_families((pytester.path / "m.prom").read_text())}
@@ -192,14 +237,23 @@ def test_xdist_run_reports_the_same_tests_checks_and_verdicts_as_serial(pytester
         (pytester.path / name).unlink()
     result = _run(pytester, "-n", "2", *args)
     result.assert_outcomes(passed=4, failed=1)
-    result.stdout.fnmatch_lines(["*= memguard: largest tests =*", "5 tests measured, 1 failed a memguard check*"])
+    result.stdout.fnmatch_lines(
+        ["*= memguard: largest tests =*", "5 tests measured, 1 failed a memguard check*"]
+    )
     assert _outputs(pytester.path) == serial
-    assert {f.name for f in text_string_to_metric_families((pytester.path / "m.prom").read_text())} == serial_metrics
+    assert {
+        f.name for f in text_string_to_metric_families((pytester.path / "m.prom").read_text())
+    } == serial_metrics
 
 
 def test_metrics_are_pushed_to_a_real_pushgateway(pytester: pytest.Pytester, pushgateway_url: str) -> None:
-    result = _run(pytester, f"--memguard-pushgateway={pushgateway_url}", "--memguard-job=plugin-test",
-                  "--memguard-label=branch=main", "--memguard-json=report.json")
+    result = _run(
+        pytester,
+        f"--memguard-pushgateway={pushgateway_url}",
+        "--memguard-job=plugin-test",
+        "--memguard-label=branch=main",
+        "--memguard-json=report.json",
+    )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([f"memguard: pushed the metrics to {pushgateway_url} (job 'plugin-test')"])
     with urllib.request.urlopen(f"{pushgateway_url}/metrics", timeout=5) as response:
@@ -220,4 +274,6 @@ def test_a_pushgateway_that_is_down_is_a_warning_and_the_result_stands(pytester:
     result = _run(pytester, "--memguard-pushgateway=http://127.0.0.1:9")
     result.assert_outcomes(passed=3)
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["memguard: warning: cannot push metrics to the Pushgateway at http://127.0.0.1:9*"])
+    result.stdout.fnmatch_lines(
+        ["memguard: warning: cannot push metrics to the Pushgateway at http://127.0.0.1:9*"]
+    )

@@ -24,7 +24,10 @@ def test_max_gc_pause_fails_when_a_collection_is_slower_than_the_limit(pytester:
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["memguard: max_gc_pause: longest GC pause * > 1 us", "*collections during the call: gen0: *, gen1: *, gen2: *"]
+        [
+            "memguard: max_gc_pause: longest GC pause * > 1 us",
+            "*collections during the call: gen0: *, gen1: *, gen2: *",
+        ]
     )
 
 

@@ -108,7 +108,9 @@ def test_global_max_heap_option_applies_unless_skipped(pytester: pytest.Pytester
     )
     result = pytester.runpytest("--memguard-max-heap=1MiB")
     result.assert_outcomes(failed=1, passed=2)
-    result.stdout.fnmatch_lines(["FAILED test_global_max_heap_option_applies_unless_skipped.py::test_big - *"])
+    result.stdout.fnmatch_lines(
+        ["FAILED test_global_max_heap_option_applies_unless_skipped.py::test_big - *"]
+    )
 
 
 def test_closest_marker_wins_per_key(pytester: pytest.Pytester) -> None:
@@ -142,7 +144,8 @@ def test_closest_marker_wins_per_key(pytester: pytest.Pytester) -> None:
         [
             "memguard: max_heap: peak heap * > 100 KiB",
             "memguard: max_heap: peak heap * > 10.0 KiB",
-            "*test_closest_marker_wins_per_key.py:*: * (* blocks)  blocks = ?bytearray(1000) for _ in range(1000)?",
+            "*test_closest_marker_wins_per_key.py:*: * (* blocks)  "
+            "blocks = ?bytearray(1000) for _ in range(1000)?",
         ]
     )
     result.stdout.fnmatch_lines_random(

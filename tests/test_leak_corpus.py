@@ -68,8 +68,9 @@ def test_leak_corpus_verdicts(pytester: pytest.Pytester) -> None:
     assert len(leaking) >= 10 and len(clean) >= 20, "the corpus files were not found or not parsed"
     checked = {test: result for test, result in outcomes.items() if test not in KNOWN_WRONG}
     names = {test.rsplit("::", 1)[-1].split("[")[0] for test in outcomes}
-    assert names == set(leaking + clean) - {t.rsplit("::", 1)[-1] for t in KNOWN_WRONG}, \
+    assert names == set(leaking + clean) - {t.rsplit("::", 1)[-1] for t in KNOWN_WRONG}, (
         "a corpus test did not run, or an unexpected one did"
+    )
 
     wrong = []
     for test, (outcome, text) in sorted(checked.items()):

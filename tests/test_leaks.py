@@ -84,7 +84,9 @@ def test_max_leak_tolerates_growth_under_its_limit(pytester: pytest.Pytester) ->
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["memguard: max_leak: heap grew * KiB per run in each of 3 runs (limit 512 B/run)"])
+    result.stdout.fnmatch_lines(
+        ["memguard: max_leak: heap grew * KiB per run in each of 3 runs (limit 512 B/run)"]
+    )
 
 
 def test_native_leak_is_found_with_native_true(pytester: pytest.Pytester) -> None:
@@ -109,7 +111,12 @@ def test_native_leak_is_found_with_native_true(pytester: pytest.Pytester) -> Non
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["memguard: no_leaks: native memory (*) grew 1.0? MiB per run in each of 3 runs (noise floor 64.0 KiB/run)"])
+    result.stdout.fnmatch_lines(
+        [
+            "memguard: no_leaks: native memory (*) grew 1.0? MiB per run in each of 3 runs "
+            "(noise floor 64.0 KiB/run)"
+        ]
+    )
 
 
 def test_an_extra_run_that_raises_fails_the_test_with_that_error(pytester: pytest.Pytester) -> None:
@@ -127,7 +134,9 @@ def test_an_extra_run_that_raises_fails_the_test_with_that_error(pytester: pytes
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*AssertionError: ran twice*", "*an extra run of the test body (for the leak check)*"])
+    result.stdout.fnmatch_lines(
+        ["*AssertionError: ran twice*", "*an extra run of the test body (for the leak check)*"]
+    )
 
 
 def test_leaks_option_checks_every_test_and_runs_options_apply(pytester: pytest.Pytester) -> None:
@@ -152,10 +161,13 @@ def test_leaks_option_checks_every_test_and_runs_options_apply(pytester: pytest.
             assert len(_runs) == 1 + 2 + 4  # normal run, warm-ups, measured runs
         """
     )
-    result = pytester.runpytest_subprocess("--memguard-leaks", "--memguard-leak-runs=4", "--memguard-leak-warmups=2",
-                                           "-p", "no:randomly")
+    result = pytester.runpytest_subprocess(
+        "--memguard-leaks", "--memguard-leak-runs=4", "--memguard-leak-warmups=2", "-p", "no:randomly"
+    )
     result.assert_outcomes(failed=1, passed=3)
-    result.stdout.fnmatch_lines(["memguard: no_leaks: heap grew * in each of 4 runs *", "FAILED *::test_leaky*"])
+    result.stdout.fnmatch_lines(
+        ["memguard: no_leaks: heap grew * in each of 4 runs *", "FAILED *::test_leaky*"]
+    )
 
 
 def test_failing_test_is_not_rerun(pytester: pytest.Pytester) -> None:

@@ -43,11 +43,19 @@ def test_memguard_prints_the_summary_of_the_largest_tests(pytester: pytest.Pytes
 def test_summary_rows_follow_memguard_top(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SIMPLE)
     result = pytester.runpytest("--memguard", "--memguard-top=1")
-    result.stdout.fnmatch_lines(["*= memguard: largest tests =*", "*peak heap*", "*::test_*",
-                                 "3 tests measured, 0 failed a memguard check; heap not traced (add --memguard-heap)"])
+    result.stdout.fnmatch_lines(
+        [
+            "*= memguard: largest tests =*",
+            "*peak heap*",
+            "*::test_*",
+            "3 tests measured, 0 failed a memguard check; heap not traced (add --memguard-heap)",
+        ]
+    )
 
 
-def test_without_memguard_flag_only_marked_tests_are_measured_and_no_summary(pytester: pytest.Pytester) -> None:
+def test_without_memguard_flag_only_marked_tests_are_measured_and_no_summary(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(SIMPLE)
     result = pytester.runpytest("--junitxml=out.xml")
     result.assert_outcomes(passed=3)
@@ -82,17 +90,33 @@ def test_junit_xml_carries_every_measured_tests_figures(pytester: pytest.Pyteste
 @pytest.mark.parametrize(
     ("option", "words"),
     [
-        ("--memguard-max-heap=lots", "--memguard-max-heap: expected a size such as 1048576 or '64 MiB', got 'lots'"),
-        ("--memguard-max-rss=-5MiB", "--memguard-max-rss: a size must be a finite number of bytes >= 0, got '-5MiB'"),
-        ("--memguard-max-gc-pause=soon", "--memguard-max-gc-pause: expected a duration such as 0.005 or '5 ms', "
-         "got 'soon'"),
+        (
+            "--memguard-max-heap=lots",
+            "--memguard-max-heap: expected a size such as 1048576 or '64 MiB', got 'lots'",
+        ),
+        (
+            "--memguard-max-rss=-5MiB",
+            "--memguard-max-rss: a size must be a finite number of bytes >= 0, got '-5MiB'",
+        ),
+        (
+            "--memguard-max-gc-pause=soon",
+            "--memguard-max-gc-pause: expected a duration such as 0.005 or '5 ms', got 'soon'",
+        ),
         ("--memguard-leak-runs=1", "--memguard-leak-runs: expected a whole number >= 2, got 1"),
         ("--memguard-top=many", "--memguard-top: expected a whole number, got 'many'"),
-        ("--memguard-alert=rss", "--memguard-alert: expected KEY=VALUE with KEY one of rss, heap, *, got 'rss'"),
-        ("--memguard-alert=nosuch=1", "--memguard-alert: unknown alert key 'nosuch'; the keys are rss, heap, *"),
+        (
+            "--memguard-alert=rss",
+            "--memguard-alert: expected KEY=VALUE with KEY one of rss, heap, *, got 'rss'",
+        ),
+        (
+            "--memguard-alert=nosuch=1",
+            "--memguard-alert: unknown alert key 'nosuch'; the keys are rss, heap, *",
+        ),
     ],
 )
-def test_bad_option_values_are_one_clear_usage_error(pytester: pytest.Pytester, option: str, words: str) -> None:
+def test_bad_option_values_are_one_clear_usage_error(
+    pytester: pytest.Pytester, option: str, words: str
+) -> None:
     pytester.makepyfile(SIMPLE)
     result = pytester.runpytest(option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -110,7 +134,9 @@ def test_ini_keys_set_defaults_and_a_bad_ini_value_names_the_key(pytester: pytes
     pytester.makeini("[pytest]\nmemguard_max_heap = lots\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: memguard: ini memguard_max_heap: expected a size such as * got 'lots'"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: memguard: ini memguard_max_heap: expected a size such as * got 'lots'"]
+    )
 
     pytester.makeini("[pytest]\nmemguard_max_heap = 1 GiB\n")
     result = pytester.runpytest("--memguard-max-heap=1MiB")  # the command line wins over the ini
@@ -127,13 +153,25 @@ def test_pyproject_ini_options_are_read(pytester: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("marker", "words"),
     [
-        ('memguard.max_heap("lots")', "max_heap='lots': expected a size such as 1048576 or '64 MiB', got 'lots'"),
+        (
+            'memguard.max_heap("lots")',
+            "max_heap='lots': expected a size such as 1048576 or '64 MiB', got 'lots'",
+        ),
         ("memguard.max_rss(-1)", "max_rss=-1: a size must be a finite number of bytes >= 0, got -1"),
-        ('memguard.gc_strategy("fastest")', "gc_strategy='fastest': unknown GC strategy 'fastest'; "
-         "the strategies are adaptive, low_latency, high_throughput, memory_efficient"),
+        (
+            'memguard.gc_strategy("fastest")',
+            "gc_strategy='fastest': unknown GC strategy 'fastest'; "
+            "the strategies are adaptive, low_latency, high_throughput, memory_efficient",
+        ),
         ("memguard.no_leaks(runs=1)", "runs=1: expected a whole number >= 2, got 1"),
-        ("pytest.mark.memguard(max_heapp='1 MiB')", "max_heapp='1 MiB': unknown keyword max_heapp='1 MiB'; *"),
-        ('pytest.mark.memguard("1 MiB")', "memguard takes keyword arguments only, got positional ('1 MiB',)*"),
+        (
+            "pytest.mark.memguard(max_heapp='1 MiB')",
+            "max_heapp='1 MiB': unknown keyword max_heapp='1 MiB'; *",
+        ),
+        (
+            'pytest.mark.memguard("1 MiB")',
+            "memguard takes keyword arguments only, got positional ('1 MiB',)*",
+        ),
         ('memguard.alerts(rss="huge")', "alerts={'rss': 'huge'}: bad value 'huge' for alert key 'rss'*"),
     ],
 )
@@ -167,7 +205,9 @@ def test_marker_is_registered_for_strict_markers_and_selectable(pytester: pytest
 
 def test_help_lists_the_memguard_group(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(["memory checks (pytest-memguard):", "*--memguard *", "*--memguard-max-heap=SIZE*"])
+    result.stdout.fnmatch_lines(
+        ["memory checks (pytest-memguard):", "*--memguard *", "*--memguard-max-heap=SIZE*"]
+    )
 
 
 def test_plugin_can_be_turned_off(pytester: pytest.Pytester) -> None:
@@ -180,11 +220,15 @@ def test_plugin_can_be_turned_off(pytester: pytest.Pytester) -> None:
             blocks = [bytearray(1000) for _ in range(100)]
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:memguard", "-W", "ignore::pytest.PytestUnknownMarkWarning")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:memguard", "-W", "ignore::pytest.PytestUnknownMarkWarning"
+    )
     result.assert_outcomes(passed=1)
 
 
-def test_plugin_loads_by_name_with_autoload_disabled(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plugin_loads_by_name_with_autoload_disabled(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makepyfile(SIMPLE)
     result = pytester.runpytest_subprocess("-p", "memguard", "--memguard")
@@ -218,7 +262,11 @@ def test_classes_parametrized_and_unittest_tests_are_checked(pytester: pytest.Py
     result = pytester.runpytest("-rf")
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines_random(
-        ["FAILED *::TestPlain::test_method*", "FAILED *::test_param[[]1000[]]*", "FAILED *::TestUnit::test_unittest*"]
+        [
+            "FAILED *::TestPlain::test_method*",
+            "FAILED *::test_param[[]1000[]]*",
+            "FAILED *::TestUnit::test_unittest*",
+        ]
     )
 
 
@@ -233,5 +281,10 @@ def test_over():
     )
     result = pytester.runpytest_subprocess("-n", "2", "--memguard", "--memguard-heap")
     result.assert_outcomes(passed=3, failed=1)
-    result.stdout.fnmatch_lines(["*memguard: max_heap: peak heap * > 64.0 KiB*", "*= memguard: largest tests =*",
-                                 "4 tests measured, 1 failed a memguard check"])
+    result.stdout.fnmatch_lines(
+        [
+            "*memguard: max_heap: peak heap * > 64.0 KiB*",
+            "*= memguard: largest tests =*",
+            "4 tests measured, 1 failed a memguard check",
+        ]
+    )

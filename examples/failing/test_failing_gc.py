@@ -1,6 +1,7 @@
 """What GC failures look like: a long pause, and objects the collector could not free."""
 
 import gc
+import itertools
 
 from pytest_memguard import memguard
 
@@ -8,7 +9,7 @@ from pytest_memguard import memguard
 @memguard.max_gc_pause("100 us")
 def test_one_long_collection() -> None:
     nodes = [[] for _ in range(300_000)]
-    for a, b in zip(nodes, nodes[1:]):
+    for a, b in itertools.pairwise(nodes):
         a.append(b)
     gc.collect()
 

@@ -1,4 +1,4 @@
-"""Probes: each measures one thing about a stretch of code, knows no pytest hooks, and restores what it changed."""
+"""Probes: each measures one thing about a stretch of code, knows no hooks, and restores what it changed."""
 
 from __future__ import annotations
 

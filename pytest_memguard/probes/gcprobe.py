@@ -15,8 +15,17 @@ from typing import Any
 class GCProbe:
     """Counts collections per generation and times each pause while installed."""
 
-    __slots__ = ("_started", "collections", "garbage_before", "garbage_growth", "installed", "lost",
-                 "pause_max", "pause_total", "uncollectable")
+    __slots__ = (
+        "_started",
+        "collections",
+        "garbage_before",
+        "garbage_growth",
+        "installed",
+        "lost",
+        "pause_max",
+        "pause_total",
+        "uncollectable",
+    )
 
     def __init__(self) -> None:
         self.collections = [0, 0, 0]

@@ -17,7 +17,10 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from _typeshed import TraceFunction
 
 from ..units import format_size
 
@@ -78,8 +81,16 @@ class HeapProbe:
     shorter than that can pass unseen; the peak figure itself is exact (tracemalloc keeps it).
     """
 
-    __slots__ = ("_cross_peak", "_limit", "_snapshot", "_snapshot_size", "_start", "_stop", "_thread",
-                 "_tracing")
+    __slots__ = (
+        "_cross_peak",
+        "_limit",
+        "_snapshot",
+        "_snapshot_size",
+        "_start",
+        "_stop",
+        "_thread",
+        "_tracing",
+    )
 
     def __init__(self, frames: int, limit: int | None = None) -> None:
         self._tracing = TracingState(frames)
@@ -153,7 +164,7 @@ def catch_crossing(run_once: Callable[[], object], limit: int, frames: int) -> t
     threshold = tracemalloc.get_traced_memory()[0] + limit
     caught: list[tracemalloc.Snapshot] = []
 
-    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., object] | None:
+    def trace(frame: FrameType, event: str, arg: Any) -> TraceFunction | None:
         if caught:
             return None
         if tracemalloc.get_traced_memory()[0] > threshold:
@@ -173,8 +184,9 @@ def catch_crossing(run_once: Callable[[], object], limit: int, frames: int) -> t
     return caught[0] if caught else None
 
 
-def top_sites(snapshot: tracemalloc.Snapshot, limit: int, base: tracemalloc.Snapshot | None = None,
-              divide: int = 1) -> list[str]:
+def top_sites(
+    snapshot: tracemalloc.Snapshot, limit: int, base: tracemalloc.Snapshot | None = None, divide: int = 1
+) -> list[str]:
     """The ``limit`` biggest allocation sites as ``file:line: size (blocks)  source``, ours left out.
 
     With ``base``, the growth since ``base``, divided by ``divide`` (the number of runs it spans). When the
@@ -196,11 +208,16 @@ def top_sites(snapshot: tracemalloc.Snapshot, limit: int, base: tracemalloc.Snap
     for traceback, size, count in stats[:limit]:
         frame = traceback[-1]  # the most recent frame: where the allocation happened
         source = linecache.getline(frame.filename, frame.lineno).strip()
-        callers = " ← ".join(_where(caller) for caller in reversed(traceback[:-1])
-                             if not any(f"{os.sep}{package}{os.sep}" in caller.filename
-                                        for package in ("_pytest", "pluggy")))
-        lines.append(f"{_where(frame)}: {format_size(size / divide)}{per_run} ({count // divide} blocks{per_run})"
-                     + (f"  {source}" if source else "") + (f"  (called from {callers})" if callers else ""))
+        callers = " ← ".join(
+            _where(caller)
+            for caller in reversed(traceback[:-1])
+            if not any(f"{os.sep}{package}{os.sep}" in caller.filename for package in ("_pytest", "pluggy"))
+        )
+        lines.append(
+            f"{_where(frame)}: {format_size(size / divide)}{per_run} ({count // divide} blocks{per_run})"
+            + (f"  {source}" if source else "")
+            + (f"  (called from {callers})" if callers else "")
+        )
     return lines
 
 

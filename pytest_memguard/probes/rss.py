@@ -78,9 +78,21 @@ def rss_method() -> str:
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-                 "fordblks", "keepcost")]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 def _load_mallinfo2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
@@ -90,7 +102,7 @@ def _load_mallinfo2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
         return None
     function.restype = _MallInfo2
     function.argtypes = []
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 _mallinfo2 = _load_mallinfo2() if sys.platform.startswith("linux") else None
