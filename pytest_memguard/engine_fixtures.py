@@ -22,7 +22,7 @@ from .engine import GCOptimizer, MemoryAlert, MemoryManager, MemoryMonitor, Memo
 from .engine.pool import OnExhausted
 from .engine.weakref_manager import qualified_type_name
 
-__all__ = ["MemoryPoolFactory", "WeakCacheFixture"]
+__all__ = ["MANAGERS_KEY", "MemoryPoolFactory", "WeakCacheFixture", "session_managers"]
 
 #: Sampling interval of the ``memory_monitor`` fixture: short, so a test sees a few samples.
 MONITOR_INTERVAL: Final = 0.05
@@ -182,10 +182,20 @@ def memory_monitor() -> Iterator[MemoryMonitor]:
         pytest.fail("\n".join(lines), pytrace=False)
 
 
+#: The managers the ``memory_manager`` fixture made this session, for the summary and the metrics.
+MANAGERS_KEY: Final = pytest.StashKey["list[MemoryManager]"]()
+
+
+def session_managers(config: pytest.Config) -> list[MemoryManager]:
+    """The ``memory_manager`` fixture's managers of this session (closed ones stay readable)."""
+    return config.stash.get(MANAGERS_KEY, [])
+
+
 @pytest.fixture(scope="session")
-def memory_manager() -> Iterator[MemoryManager]:
+def memory_manager(request: pytest.FixtureRequest) -> Iterator[MemoryManager]:
     """The session's memory manager, closed at the end of the session."""
     manager = MemoryManager()
+    request.config.stash.setdefault(MANAGERS_KEY, []).append(manager)
     try:
         yield manager
     finally:

@@ -74,6 +74,10 @@ def pytest_configure(config: pytest.Config) -> None:
     session = MemguardSession(config, settings, outputs)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "memguard-session")
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        from .xdist_support import XdistController
+
+        config.pluginmanager.register(XdistController(session), "memguard-xdist")
     from . import engine_fixtures
 
     if not config.pluginmanager.is_registered(engine_fixtures):  # unless also given as -p ...engine_fixtures

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .results import TestResult
 from .units import format_duration, format_size
 
-__all__ = ["summary_lines"]
+__all__ = ["manager_lines", "summary_lines"]
 
 
 def _size(value: int | None) -> str:
@@ -50,4 +52,23 @@ def summary_lines(results: list[TestResult], top: int) -> list[str]:
         f"{len(results)} tests measured, {failed} failed a memguard check"
         + ("" if traced else "; heap not traced (add --memguard-heap)")
     )
+    return lines
+
+
+def manager_lines(stats: dict[str, Any], where: str = "") -> list[str]:
+    """The ``memory_manager`` fixture's statistics: its pools and weak references, one line each."""
+    origin = f" ({where})" if where else ""
+    lines = []
+    for name, pool in sorted(stats.get("pools", {}).items()):
+        lines.append(
+            f"memory_manager{origin}: pool {name!r} of {format_size(pool['object_size'])} buffers: "
+            f"{pool['acquisitions']} acquired, hit rate {pool['hit_rate']:.0%}, {pool['outstanding']} "
+            f"outstanding, high water {pool['high_water']}, {pool['exhaustions']} exhaustions"
+        )
+    weak = stats.get("weak_refs")
+    if weak:
+        lines.append(
+            f"memory_manager{origin}: weak references: {weak['total']} tracked, {weak['active']} alive, "
+            f"{weak['cleaned']} collected"
+        )
     return lines

@@ -69,6 +69,8 @@ class MemguardSession:
         self.results: list[TestResult] = []
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
+        #: What each xdist worker's engine fixtures reported (stats and metrics), by worker id.
+        self.worker_engines: dict[str, dict[str, Any]] = {}
 
     # -- planning -------------------------------------------------------------------------------------
 
@@ -163,6 +165,9 @@ class MemguardSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
+            from .xdist_support import worker_output
+
+            self.config.workeroutput["memguard"] = worker_output(self.managers())  # type: ignore[attr-defined]
             return
         comparison = self.outputs.compare(self.results)
         if comparison is not None and comparison.regressions:
@@ -189,9 +194,27 @@ class MemguardSession:
         if self.config.pluginmanager.get_plugin("terminalreporter") is None:
             self.outputs.report_without_terminal()
 
+    def managers(self) -> list[Any]:
+        from .engine_fixtures import session_managers
+
+        return session_managers(self.config)
+
     def engine_registries(self) -> list[Any]:
-        """The metrics registries of the engine objects this session made (the ``memory_manager`` fixture)."""
-        return []
+        """The engine's metrics of this session's ``memory_manager`` fixture, and of the xdist workers'."""
+        registries: list[Any] = [manager.metrics.registry for manager in self.managers() if manager.metrics]
+        if self.worker_engines:
+            from .xdist_support import WorkerMetrics
+
+            registries.append(WorkerMetrics(self.worker_engines))
+        return registries
+
+    def engine_lines(self) -> list[str]:
+        from .report import manager_lines
+
+        lines = [line for manager in self.managers() for line in manager_lines(manager.stats())]
+        for worker, output in sorted(self.worker_engines.items()):
+            lines.extend(line for stats in output["stats"] for line in manager_lines(stats, worker))
+        return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
@@ -201,6 +224,8 @@ class MemguardSession:
         if (self.settings.measure_all or self.settings.trace_all) and self.results:
             terminalreporter.write_sep("=", "memguard: largest tests")
             for line in summary_lines(self.results, self.settings.top):
+                terminalreporter.write_line(line)
+            for line in self.engine_lines():
                 terminalreporter.write_line(line)
         lines = self.outputs.summary_lines()
         if lines:

@@ -277,3 +277,25 @@ def test_a_pushgateway_that_is_down_is_a_warning_and_the_result_stands(pytester:
     result.stdout.fnmatch_lines(
         ["memguard: warning: cannot push metrics to the Pushgateway at http://127.0.0.1:9*"]
     )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_memory_manager_stats_and_metrics_reach_the_summary_and_the_textfile(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    pytester.makepyfile(
+        test_engine="""
+        def test_uses_a_pool(memory_manager):
+            pool = memory_manager.get_pool("frames", 4096)
+            pool.release(pool.acquire())
+
+        def test_other():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("--memguard", "--memguard-prometheus=m.prom", *workers)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["memory_manager*: pool 'frames' of 4.00 KiB buffers: 1 acquired, hit rate *"])
+    families = {f.name: f for f in text_string_to_metric_families((pytester.path / "m.prom").read_text())}
+    pools = {s.labels.get("pool") for s in families["memguard_pool_hit_ratio"].samples}
+    assert pools == {"frames"}
