@@ -88,7 +88,7 @@ class MemguardHandle:
         for tracked in self.tracked if handles is None else handles:
             obj = tracked.get()
             if obj is not None:
-                lines.append(f"{tracked.describe()} is still alive, held by:\n        {self._explain(obj)}")
+                lines.append(f"{tracked.describe()} is still alive, held by:\n    {self._explain(obj)}")
                 del obj
         return lines
 
@@ -96,9 +96,9 @@ class MemguardHandle:
         """Fail now if any of ``handles`` (all tracked objects when none are given) is still alive."""
         lines = self.survivors(handles or None)
         if lines:
+            evidence = "\n".join("    " + line for text in lines for line in text.splitlines())
             raise AssertionError(
-                f"memguard: track: {len(lines)} tracked object(s) still alive after a collection\n    "
-                + "\n    ".join(lines)
+                f"memguard: track: {len(lines)} tracked object(s) still alive after a collection\n{evidence}"
             )
 
     def heap(self) -> int:
