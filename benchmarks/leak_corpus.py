@@ -95,22 +95,34 @@ def _plugin_available(module: str) -> bool:
 
 
 def pytest_command(junitxml: Path, extra: list[str], corpus: Path = CORPUS) -> list[str]:
-    command = [PYTHON, "-m", "pytest", str(corpus), "-p", "no:cacheprovider", "-q",
-               f"--junitxml={junitxml}", "-o", "junit_family=xunit1"]
+    command = [
+        PYTHON,
+        "-m",
+        "pytest",
+        str(corpus),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={junitxml}",
+        "-o",
+        "junit_family=xunit1",
+    ]
     if _plugin_available("pytest_randomly"):
         command += ["-p", "no:randomly"]
     return command + extra
 
 
-def run_once(extra: list[str], keep: Path | None, index: int,
-             corpus: Path = CORPUS) -> tuple[dict[str, Observation], str]:
+def run_once(
+    extra: list[str], keep: Path | None, index: int, corpus: Path = CORPUS
+) -> tuple[dict[str, Observation], str]:
     """Run the corpus once; the observations by test id, and pytest's last line."""
     with tempfile.TemporaryDirectory(prefix="leak-corpus-") as directory:
         junitxml = (keep / f"run-{index}.xml") if keep else Path(directory) / "junit.xml"
         command = pytest_command(junitxml, extra, corpus)
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        completed = subprocess.run(command, cwd=corpus.parent, capture_output=True, text=True, env=env,
-                                   check=False)
+        completed = subprocess.run(
+            command, cwd=corpus.parent, capture_output=True, text=True, env=env, check=False
+        )
         if not junitxml.exists():
             sys.stderr.write(completed.stdout + completed.stderr)
             raise SystemExit(f"leak_corpus: pytest wrote no JUnit XML (exit code {completed.returncode})")
@@ -151,8 +163,9 @@ def parse_junit(path: Path) -> dict[str, Observation]:
         else:
             shown = "-"
         per_run = props.get("leak_per_run")
-        found[test] = Observation(outcome, shown, per_run if isinstance(per_run, int) else None,
-                                  message, details)
+        found[test] = Observation(
+            outcome, shown, per_run if isinstance(per_run, int) else None, message, details
+        )
     return found
 
 
@@ -190,22 +203,30 @@ def report(rows: list[Row], runs: int, verbose: bool) -> tuple[int, int, int, in
     alarms = sum(row.classification == "FALSE ALARM" for row in cleans)
     stable = all(row.stable for row in rows)
     print()
-    print(f"found {found} of {len(leaks)} leaks; {alarms} false alarms of {len(cleans)} clean tests; "
-          f"verdicts stable across {runs} runs: {'yes' if stable else 'no'}")
+    print(
+        f"found {found} of {len(leaks)} leaks; {alarms} false alarms of {len(cleans)} clean tests; "
+        f"verdicts stable across {runs} runs: {'yes' if stable else 'no'}"
+    )
     return found, len(leaks), alarms, len(cleans), stable
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5, help="how many times to run the corpus (default 5)")
     parser.add_argument("-k", dest="keyword", help="only the tests matching this pytest -k expression")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show every failure's message and details")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show every failure's message and details"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 on a missed leak too")
     parser.add_argument("--keep-xml", type=Path, help="keep each run's JUnit XML in this directory")
-    parser.add_argument("--corpus", type=Path, default=CORPUS,
-                        help="the corpus directory (default benchmarks/leak_corpus; or a copy)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS,
+        help="the corpus directory (default benchmarks/leak_corpus; or a copy)",
+    )
     parser.add_argument("--json", type=Path, help="write the rows and totals to this JSON file")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
     args = parser.parse_args(argv)
@@ -230,15 +251,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     found, leaks, alarms, cleans, stable = report(list(rows.values()), args.runs, args.verbose)
     if args.json:
-        args.json.write_text(json.dumps({
-            "runs": args.runs,
-            "found": found, "leaks": leaks, "false_alarms": alarms, "clean": cleans, "stable": stable,
-            "tests": [{"test": row.test, "expected": row.expected, "verdicts": row.verdicts,
-                       "per_run": [o.per_run for o in row.observations],
-                       "classification": row.classification, "stable": row.stable,
-                       "messages": sorted({o.message for o in row.observations} - {""})}
-                      for row in rows.values()],
-        }, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "runs": args.runs,
+                    "found": found,
+                    "leaks": leaks,
+                    "false_alarms": alarms,
+                    "clean": cleans,
+                    "stable": stable,
+                    "tests": [
+                        {
+                            "test": row.test,
+                            "expected": row.expected,
+                            "verdicts": row.verdicts,
+                            "per_run": [o.per_run for o in row.observations],
+                            "classification": row.classification,
+                            "stable": row.stable,
+                            "messages": sorted({o.message for o in row.observations} - {""}),
+                        }
+                        for row in rows.values()
+                    ],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     failed = alarms > 0 or not stable or (args.strict and found < leaks)
     return 1 if failed else 0
 
