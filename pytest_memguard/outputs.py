@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,6 +17,7 @@ from .baseline import Baseline, Comparison, compare, format_comparison, load_fig
 from .errors import MemguardError, MemguardUsageError
 from .results import TestResult
 from .settings import Settings
+from .units import format_duration
 
 __all__ = ["SessionOutputs", "check_output_path"]
 
@@ -115,12 +117,13 @@ class SessionOutputs:
                 )
 
     def _attempt(self, done: str, action: Callable[[], None]) -> None:
+        started = time.perf_counter()
         try:
             action()
         except MemguardError as exc:
             self.warnings.append(str(exc))
         else:
-            self.written.append(done)
+            self.written.append(f"{done} in {format_duration(time.perf_counter() - started)}")
 
     def _comparison_info(self) -> dict[str, Any]:
         comparison = self.comparison

@@ -7,7 +7,7 @@ JSON-safe).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = ["FIGURES", "CheckResult", "TestResult"]
@@ -72,7 +72,12 @@ class TestResult:
         return None if value is None else float(value)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand rather than dataclasses.asdict, which deep-copies recursively: this runs once per test.
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["gc_collections"] = list(self.gc_collections)
+        data["checks"] = [check.__dict__.copy() for check in self.checks]
+        data["notes"] = list(self.notes)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TestResult:
@@ -82,3 +87,6 @@ class TestResult:
         values["gc_collections"] = list(data.get("gc_collections", [0, 0, 0]))
         values["notes"] = list(data.get("notes", []))
         return cls(**values)
+
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TestResult))

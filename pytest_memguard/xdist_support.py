@@ -26,7 +26,9 @@ def worker_output(managers: list[Any]) -> dict[str, Any]:
     """The JSON-safe summary of a worker's managers: their statistics and their metrics as exposition text."""
     return {
         "stats": [manager.stats() for manager in managers],
-        "metrics": [generate_latest(manager.metrics.registry).decode() for manager in managers if manager.metrics],
+        "metrics": [
+            generate_latest(manager.metrics.registry).decode() for manager in managers if manager.metrics
+        ],
     }
 
 
@@ -41,7 +43,9 @@ class WorkerMetrics(Collector):
         for worker, output in sorted(self._outputs.items()):
             for text in output.get("metrics", []):
                 for family in text_string_to_metric_families(text):
-                    merged = families.setdefault(family.name, Metric(family.name, family.documentation, family.type))
+                    merged = families.setdefault(
+                        family.name, Metric(family.name, family.documentation, family.type)
+                    )
                     merged.samples.extend(
                         Sample(s.name, {**s.labels, "worker": worker}, s.value, s.timestamp, s.exemplar)
                         for s in family.samples
