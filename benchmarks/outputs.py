@@ -77,9 +77,8 @@ def main() -> int:
     for name in ("base.json", "report.json", "metrics.prom"):
         median = statistics.median(writes[name] for _, writes in runs)
         writing += median
-        print(
-            f"  {name:<13} {median * 1e3:8.1f} ms  {sizes[name] / 1024:8.0f} KiB  {median / total:6.2%} of the run"
-        )
+        size = sizes[name] / 1024
+        print(f"  {name:<13} {median * 1e3:8.1f} ms  {size:8.0f} KiB  {median / total:6.2%} of the run")
     share = writing / total
     print(
         f"  all three     {writing * 1e3:8.1f} ms            {share:6.2%} of the run  "
