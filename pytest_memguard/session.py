@@ -172,6 +172,7 @@ class MemguardSession:
         comparison = self.outputs.compare(self.results)
         if comparison is not None and comparison.regressions:
             self.config.hook.pytest_memguard_regression(regressions=comparison.regressions)
+            self._junit_regressions(comparison.regressions)
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         info = {
@@ -193,6 +194,14 @@ class MemguardSession:
                 self.outputs.warnings.append(warning)
         if self.config.pluginmanager.get_plugin("terminalreporter") is None:
             self.outputs.report_without_terminal()
+
+    def _junit_regressions(self, regressions: list[Any]) -> None:
+        """Regressions as test-suite properties of ``--junitxml`` (this hook runs before it writes the file)."""
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        for regression in regressions if xml is not None else ():
+            xml.add_global_property("memguard_regression", regression.message)
 
     def managers(self) -> list[Any]:
         from .engine_fixtures import session_managers
@@ -280,6 +289,7 @@ class _CallChecks:
             figures = self.meter.stop()
         except Exception as exc:
             warn_internal(self.item, "measuring", exc)
+            self.meter.abandon()
             self.engine.stop()
             return []
         result = _result_from(self.item.nodeid, figures)

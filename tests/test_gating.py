@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,23 @@ def test_compare_fails_the_session_naming_the_grown_test(pytester: pytest.Pytest
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*1 regression*", "*test_suite.py::test_grows*peak_heap*peak_heap:50%*"])
     result.stdout.no_fnmatch_line("*test_steady*peak_heap:50%*")
+
+
+def test_regressions_are_junit_xml_suite_properties(pytester: pytest.Pytester) -> None:
+    _run(pytester, "--memguard-save=base.json", "--memguard-heap").assert_outcomes(passed=3)
+    result = _run(
+        pytester,
+        "--memguard-compare=base.json",
+        "--memguard-fail-regression=peak_heap:50%",
+        "--memguard-regression-floor=64KiB",
+        "--junitxml=out.xml",
+        growth=10,
+    )
+    assert result.ret == 1
+    suite = ET.parse(pytester.path / "out.xml").getroot().find("testsuite")
+    assert suite is not None
+    values = [p.get("value", "") for p in suite.iter("property") if p.get("name") == "memguard_regression"]
+    assert len(values) == 1 and values[0].startswith("test_suite.py::test_grows: ")
 
 
 def test_new_and_gone_tests_are_listed_not_failed(pytester: pytest.Pytester) -> None:
