@@ -196,7 +196,7 @@ class MemguardSession:
             self.outputs.report_without_terminal()
 
     def _junit_regressions(self, regressions: list[Any]) -> None:
-        """Regressions as test-suite properties of ``--junitxml`` (this hook runs before it writes the file)."""
+        """Regressions as suite properties of ``--junitxml`` (this hook runs before it writes the file)."""
         from _pytest.junitxml import xml_key
 
         xml = self.config.stash.get(xml_key, None)

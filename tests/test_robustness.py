@@ -45,7 +45,8 @@ def test_an_internal_error_while_measuring_is_a_warning_naming_the_test(pytester
     result.stdout.fnmatch_lines(["*AssertionError: the test's own failure"])
     result.stdout.fnmatch_lines(
         [
-            "*MemguardWarning: memguard: measuring failed for *::test_would_fail_the_check: RuntimeError: probe exploded"
+            "*MemguardWarning: memguard: measuring failed for *::test_would_fail_the_check: "
+            "RuntimeError: probe exploded"
         ]
     )
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
@@ -70,7 +71,8 @@ def test_the_result_hook_sees_figures_and_verdicts(pytester: pytest.Pytester) ->
     pytester.makeconftest(
         """
         def pytest_memguard_test_result(item, result):
-            print("RESULT", item.name, result.peak_heap is not None, [(c.name, c.passed) for c in result.checks])
+            checks = [(c.name, c.passed) for c in result.checks]
+            print("RESULT", item.name, result.peak_heap is not None, checks)
         """
     )
     pytester.makepyfile(
