@@ -124,7 +124,10 @@ class MemguardSession:
         if call is None or call.started:  # not measured, or a re-run of the body by a check
             return (yield)
         call.start()
-        return (yield)
+        try:
+            return (yield)
+        finally:
+            call.stop()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -267,6 +270,7 @@ class _CallChecks:
         )
         self.engine = _EngineHelpers(plan)
         self.started = False
+        self.figures: Figures | None = None
 
     def start(self) -> None:
         self.started = True
@@ -281,16 +285,23 @@ class _CallChecks:
                 self.meter.abandon()
             self.meter = None
 
-    def finish(self, *, passed: bool) -> list[str]:
-        """Stop measuring, record the result, and (if the test passed) return the failed checks' text."""
-        if self.meter is None or not self.started:
-            return []
+    def stop(self) -> None:
+        """Stop the probes (as soon as the body returns); ``finish`` then checks what they measured."""
+        if self.meter is None or not self.started or self.figures is not None:
+            return
         try:
-            figures = self.meter.stop()
+            self.figures = self.meter.stop()
         except Exception as exc:
             warn_internal(self.item, "measuring", exc)
             self.meter.abandon()
             self.engine.stop()
+            self.meter = None
+
+    def finish(self, *, passed: bool) -> list[str]:
+        """Stop measuring, record the result, and (if the test passed) return the failed checks' text."""
+        self.stop()
+        figures = self.figures
+        if figures is None:
             return []
         result = _result_from(self.item.nodeid, figures)
         self.item.stash[RESULT_KEY] = result
