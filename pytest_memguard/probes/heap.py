@@ -83,6 +83,7 @@ class HeapProbe:
 
     __slots__ = (
         "_cross_peak",
+        "_go",
         "_limit",
         "_snapshot",
         "_snapshot_size",
@@ -100,26 +101,29 @@ class HeapProbe:
         self._snapshot_size = 0
         self._cross_peak = 0
         self._stop = threading.Event()
+        self._go = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        # The watcher thread is started, and the probe registered, before tracing starts: starting a
+        # thread allocates its state, which must not count as the test's.
         if self._limit is not None:
-            # Created before tracing starts, so the thread's own allocations are not traced.
             self._thread = threading.Thread(target=self._watch, name="memguard-heap", daemon=True)
+            self._thread.start()
+        _active.append(self)
         self._tracing.start()
         if not self._tracing.owned:
             # Resetting the peak would lose the peak of an enclosing probe: fold it in first.
             peak = tracemalloc.get_traced_memory()[1]
-            for outer in _active:
+            for outer in _active[:-1]:
                 outer._cross_peak = max(outer._cross_peak, peak - outer._snapshot_size)
             tracemalloc.reset_peak()
         self._start = tracemalloc.get_traced_memory()[0]
-        _active.append(self)
-        if self._thread is not None:
-            self._thread.start()
+        self._go.set()
 
     def _watch(self) -> None:
         assert self._limit is not None
+        self._go.wait()
         threshold = self._start + self._limit
         while not self._stop.wait(_WATCH_INTERVAL):
             if not tracemalloc.is_tracing():
