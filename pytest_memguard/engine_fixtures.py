@@ -13,21 +13,24 @@ import os
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import pytest
 
-from . import engine
-from .engine import GCOptimizer, MemoryAlert, MemoryManager, MemoryMonitor, MemoryPool, WeakCache
-from .engine.pool import OnExhausted
+from .engine import cache
+from .engine.cache import WeakCache
+from .engine.pool import MemoryPool, OnExhausted
 from .engine.weakref_manager import qualified_type_name
+
+if TYPE_CHECKING:  # the rest of the engine is imported when a fixture first needs it
+    from .engine import GCOptimizer, MemoryAlert, MemoryManager, MemoryMonitor
 
 __all__ = ["MANAGERS_KEY", "MemoryPoolFactory", "WeakCacheFixture", "session_managers"]
 
 #: Sampling interval of the ``memory_monitor`` fixture: short, so a test sees a few samples.
 MONITOR_INTERVAL: Final = 0.05
 
-_INTERNAL_DIRS: Final = (os.path.dirname(engine.__file__), os.path.dirname(contextlib.__file__))
+_INTERNAL_DIRS: Final = (os.path.dirname(cache.__file__), os.path.dirname(contextlib.__file__))
 
 
 @final
@@ -153,6 +156,8 @@ def weak_cache() -> Iterator[WeakCacheFixture]:
 @pytest.fixture
 def gc_optimizer() -> Iterator[GCOptimizer]:
     """A GC optimizer whose changes to the collector are undone at teardown."""
+    from .engine import GCOptimizer
+
     optimizer = GCOptimizer()
     try:
         yield optimizer
@@ -163,6 +168,8 @@ def gc_optimizer() -> Iterator[GCOptimizer]:
 @pytest.fixture
 def memory_monitor() -> Iterator[MemoryMonitor]:
     """A started monitor, stopped at teardown; alerts the test did not take fail it."""
+    from .engine import MemoryMonitor
+
     monitor = MemoryMonitor(interval=MONITOR_INTERVAL)
     monitor.start()
     try:
@@ -194,6 +201,8 @@ def session_managers(config: pytest.Config) -> list[MemoryManager]:
 @pytest.fixture(scope="session")
 def memory_manager(request: pytest.FixtureRequest) -> Iterator[MemoryManager]:
     """The session's memory manager, closed at the end of the session."""
+    from .engine import MemoryManager
+
     manager = MemoryManager()
     request.config.stash.setdefault(MANAGERS_KEY, []).append(manager)
     try:

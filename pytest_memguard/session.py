@@ -203,8 +203,9 @@ class MemguardSession:
         from _pytest.junitxml import xml_key
 
         xml = self.config.stash.get(xml_key, None)
-        for regression in regressions if xml is not None else ():
-            xml.add_global_property("memguard_regression", regression.message)
+        if xml is not None:
+            for regression in regressions:
+                xml.add_global_property("memguard_regression", regression.message)
 
     def managers(self) -> list[Any]:
         from .engine_fixtures import session_managers

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .engine import ALERT_KEYS, GC_STRATEGIES, MemoryMonitor
+from .engine.gc_optimizer import GC_STRATEGIES
+from .engine.monitor import ALERT_KEYS, MemoryMonitor
 from .markers import MARKER_KEYS
-from .metrics import parse_labels
 from .rules import Rule, parse_rule
 from .units import parse_duration, parse_size
 
@@ -131,6 +131,8 @@ def _rule(value: object) -> Rule:
 
 
 def _label(value: object) -> tuple[str, str]:
+    from .metrics import parse_labels  # prometheus-client, only when a label is given
+
     ((name, label),) = parse_labels([str(value)]).items()
     return name, label
 
