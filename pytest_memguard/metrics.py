@@ -23,7 +23,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest, push_to_gateway
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import basic_auth_handler, default_handler
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from .baseline import current_environment
 from .errors import MemguardError, MemguardUsageError
@@ -35,6 +37,7 @@ __all__ = [
     "PASSWORD_ENV",
     "USERNAME_ENV",
     "MemguardPushError",
+    "WorkerMetrics",
     "build_registry",
     "parse_labels",
     "push",
@@ -350,3 +353,24 @@ def parse_labels(values: Iterable[str]) -> dict[str, str]:
             raise MemguardUsageError(f"bad label {entry!r}: {name!r} is given twice")
         labels[name] = value
     return labels
+
+
+class WorkerMetrics(Collector):
+    """The workers' engine metrics, each sample labelled with its worker so that none collide."""
+
+    def __init__(self, outputs: dict[str, dict[str, Any]]) -> None:
+        self._outputs = outputs
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        for worker, output in sorted(self._outputs.items()):
+            for text in output.get("metrics", []):
+                for family in text_string_to_metric_families(text):
+                    merged = families.setdefault(
+                        family.name, Metric(family.name, family.documentation, family.type)
+                    )
+                    merged.samples.extend(
+                        Sample(s.name, {**s.labels, "worker": worker}, s.value, s.timestamp, s.exemplar)
+                        for s in family.samples
+                    )
+        yield from families.values()

@@ -28,10 +28,9 @@ from .rerun import run_isolated
 from .results import CheckResult, TestResult
 from .settings import ItemPlan, PlanError, Settings, plan_for_markers
 
-__all__ = ["HANDLE_KEY", "PLAN_KEY", "RESULT_KEY", "MemguardSession", "explain", "warn_internal"]
+__all__ = ["HANDLE_KEY", "PLAN_KEY", "MemguardSession", "explain", "warn_internal"]
 
 PLAN_KEY = pytest.StashKey["ItemPlan | PlanError"]()
-RESULT_KEY = pytest.StashKey[TestResult]()
 HANDLE_KEY = pytest.StashKey[MemguardHandle]()
 CALL_KEY = pytest.StashKey["_CallChecks"]()
 PROPERTY = "memguard"
@@ -67,6 +66,8 @@ class MemguardSession:
         self.settings = settings
         self.outputs = outputs
         self.results: list[TestResult] = []
+        #: Results measured in this process whose call report is not logged yet, by node id.
+        self.measured: dict[str, TestResult] = {}
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
         #: What each xdist worker's engine fixtures reported (stats and metrics), by worker id.
@@ -107,13 +108,13 @@ class MemguardSession:
             call.start()
         try:
             outcome = yield
-        except BaseException:
-            call.finish(passed=False)
+        except BaseException as exc:
+            call.finish("skipped" if isinstance(exc, pytest.skip.Exception) else "failed")
             raise
         finally:
             if via_pyfunc:
                 del item.stash[CALL_KEY]
-        failures = call.finish(passed=True)
+        failures = call.finish("passed")
         if failures:
             pytest.fail("\n".join(failures), pytrace=False)
         return outcome
@@ -129,27 +130,17 @@ class MemguardSession:
         finally:
             call.stop()
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        if call.when == "call":
-            result = item.stash.get(RESULT_KEY, None)
-            if result is not None:
-                result.outcome = report.outcome
-                figures = (PROPERTY, json.dumps(result.to_dict(), separators=(",", ":")))
-                # The item's list reaches the teardown report too, which is where JUnit XML reads it.
-                report.user_properties.append(figures)
-                item.user_properties.append(figures)
-        return report
-
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
-        for name, value in report.user_properties:
-            if name == PROPERTY and isinstance(value, str):
-                self.results.append(TestResult.from_dict(json.loads(value)))
+        result = self.measured.pop(report.nodeid, None)
+        if result is None:  # measured by an xdist worker: it comes serialized in the report
+            for name, value in report.user_properties:
+                if name == PROPERTY and isinstance(value, str):
+                    result = TestResult.from_dict(json.loads(value))
+        if result is not None:
+            result.outcome = report.outcome  # pytest's word, after xfail and the like
+            self.results.append(result)
 
     # -- reporting ------------------------------------------------------------------------------------
 
@@ -216,7 +207,7 @@ class MemguardSession:
         """The engine's metrics of this session's ``memory_manager`` fixture, and of the xdist workers'."""
         registries: list[Any] = [manager.metrics.registry for manager in self.managers() if manager.metrics]
         if self.worker_engines:
-            from .xdist_support import WorkerMetrics
+            from .metrics import WorkerMetrics
 
             registries.append(WorkerMetrics(self.worker_engines))
         return registries
@@ -298,21 +289,30 @@ class _CallChecks:
             self.engine.stop()
             self.meter = None
 
-    def finish(self, *, passed: bool) -> list[str]:
-        """Stop measuring, record the result, and (if the test passed) return the failed checks' text."""
+    def finish(self, outcome: str) -> list[str]:
+        """Stop measuring, check (if the test passed), publish the result; return the failed checks' text."""
         self.stop()
         figures = self.figures
         if figures is None:
             return []
         result = _result_from(self.item.nodeid, figures)
-        self.item.stash[RESULT_KEY] = result
+        result.outcome = outcome
+        try:
+            self._check(result, figures, passed=outcome == "passed")
+        finally:  # also when an extra run of a leak check raised: the figures are still the test's
+            if result.failed_checks:
+                result.outcome = "failed"
+            self._publish(result)
+        return [_failure_text(check) for check in result.failed_checks]
+
+    def _check(self, result: TestResult, figures: Figures, *, passed: bool) -> None:
         try:
             alerts = self.engine.stop()
             if passed:
                 result.checks.extend(self._checks(figures, alerts))
         except Exception as exc:
             warn_internal(self.item, "checking", exc)
-            return []
+            return
         leak = self._leak_check() if passed and self.plan.leak is not None else None
         if leak is not None:
             result.leak_per_run = leak.heap_per_run
@@ -328,22 +328,25 @@ class _CallChecks:
             )
         if passed and self.handle is not None and self.handle.tracked:
             survivors = self.handle.survivors()
+            message = f"memguard: track: {len(survivors)} tracked object(s) still alive after the test"
             result.checks.append(
                 CheckResult(
-                    "track",
-                    not survivors,
-                    "collected",
-                    f"memguard: track: {len(survivors)} tracked object(s) still alive after the test"
-                    if survivors
-                    else "",
-                    "\n".join(survivors),
+                    "track", not survivors, "collected", message if survivors else "", "\n".join(survivors)
                 )
             )
+
+    def _publish(self, result: TestResult) -> None:
+        """Hand the result to the hook, JUnit XML (through the item's user_properties) and the session.
+
+        Set on the item before pytest makes the call report, so that report and the teardown report
+        (where JUnit XML reads properties) carry it, and xdist sends it to the controller.
+        """
         try:
             self.item.config.hook.pytest_memguard_test_result(item=self.item, result=result)
         except Exception as exc:
             warn_internal(self.item, "the pytest_memguard_test_result hook", exc)
-        return [_failure_text(check) for check in result.failed_checks]
+        self.item.user_properties.append((PROPERTY, json.dumps(result.to_dict(), separators=(",", ":"))))
+        self.session.measured[self.item.nodeid] = result
 
     def _checks(self, figures: Figures, alerts: list[Any]) -> list[CheckResult]:
         plan, found = self.plan, []
