@@ -402,15 +402,20 @@ class _CallChecks:
                 f"memguard: {plan.check_name}: an extra run of the test body (for the leak check) "
                 "raised this; the normal run had passed"
             )
-            if hasattr(exc, "add_note"):
+            if sys.version_info >= (3, 11):
                 exc.add_note(note)
-            raise exc from None
+                raise exc from None
+            raise ExtraRunError(note) from exc  # no notes before 3.11: the test's error shows as the cause
         except Exception as exc:
             warn_internal(self.item, "the leak check", exc)
             return None
 
     def _explain(self, obj: object) -> str:
         return explain(obj, self.item, self.handle, self)
+
+
+class ExtraRunError(AssertionError):
+    """An extra run of a test body (for a leak check) raised; the test's own error is its cause."""
 
 
 class _ExtraRunRaised(Exception):
