@@ -341,10 +341,12 @@ class _CallChecks:
         Set on the item before pytest makes the call report, so that report and the teardown report
         (where JUnit XML reads properties) carry it, and xdist sends it to the controller.
         """
-        try:
-            self.item.config.hook.pytest_memguard_test_result(item=self.item, result=result)
-        except Exception as exc:
-            warn_internal(self.item, "the pytest_memguard_test_result hook", exc)
+        hook = self.item.config.hook.pytest_memguard_test_result
+        if hook.get_hookimpls():  # calling a hook nobody implements still costs a few microseconds
+            try:
+                hook(item=self.item, result=result)
+            except Exception as exc:
+                warn_internal(self.item, "the pytest_memguard_test_result hook", exc)
         self.item.user_properties.append((PROPERTY, json.dumps(result.to_dict(), separators=(",", ":"))))
         self.session.measured[self.item.nodeid] = result
 

@@ -178,7 +178,7 @@ OPTIONS: Final = (
     Option(
         "--memguard",
         "memguard_enable",
-        "measure every test cheaply (peak RSS, allocated blocks, GC, "
+        "measure every test cheaply (peak RSS, GC collections and pauses, "
         "duration) and print a summary of the largest tests",
         _parse_bool,
         False,
