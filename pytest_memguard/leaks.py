@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Final
 
 from .probes.heap import OWN_FILTERS, TracingState, top_sites
 from .probes.rss import current_rss, native_in_use
@@ -95,13 +94,8 @@ class LeakReport:
         return "\n".join(lines)
 
 
-#: Only memguard's own traces are left out of the verdict: between two readings nothing of ours runs in
-#: linecache or threading, so what grows there is the test's (a file read per run, a thread kept per run).
-_VERDICT_FILTERS: Final = (OWN_FILTERS[0], OWN_FILTERS[1])
-
-
 def _heap_now() -> int:
-    snapshot = tracemalloc.take_snapshot().filter_traces(_VERDICT_FILTERS)
+    snapshot = tracemalloc.take_snapshot().filter_traces(OWN_FILTERS)
     return sum(trace.size for trace in snapshot.traces)
 
 

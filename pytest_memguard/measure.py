@@ -43,10 +43,10 @@ class Meter:
 
     __slots__ = ("_blocks", "_gc", "_gc_enabled", "_heap", "_rss", "_started")
 
-    def __init__(self, *, heap: bool, rss: bool, frames: int, heap_limit: int | None = None) -> None:
+    def __init__(self, *, heap: bool, rss: bool, frames: int) -> None:
         self._gc = GCProbe()
         self._rss = RSSProbe() if rss else None
-        self._heap = HeapProbe(frames, heap_limit) if heap else None
+        self._heap = HeapProbe(frames) if heap else None
         self._blocks = 0
         self._started = 0.0
         self._gc_enabled = True

@@ -258,7 +258,6 @@ class _CallChecks:
             heap=plan.trace_heap or handle is not None,
             rss=True,
             frames=settings.frames,
-            heap_limit=plan.max_heap,
         )
         self.engine = _EngineHelpers(plan)
         self.started = False
@@ -372,17 +371,12 @@ class _CallChecks:
 
     def _max_heap(self, figures: Figures, limit: int) -> CheckResult:
         check = checks.check_max_heap(figures.peak_heap, limit, [], "")
-        if check.passed or figures.heap is None:
+        if check.passed:
             return check
-        snapshot, when = figures.heap.snapshot, figures.heap.snapshot_when
-        if snapshot is None:
-            snapshot = catch_crossing(lambda: run_isolated(self.item), limit, self.session.settings.frames)
-            when = (
-                "when the heap first crossed the limit (the peak was too brief for the watcher, so the "
-                "test body ran once more under a trace hook)"
-            )
-        if snapshot is None:
-            return checks.check_max_heap(figures.peak_heap, limit, [], "")
+        snapshot = catch_crossing(lambda: run_isolated(self.item), limit, self.session.settings.frames)
+        if snapshot is None:  # the body raised, or stayed under the limit, when run again
+            return check
+        when = "when the heap first crossed the limit (found by running the body again under a trace hook)"
         return checks.check_max_heap(figures.peak_heap, limit, top_sites(snapshot, SITES_SHOWN), when)
 
     def _leak_check(self) -> LeakReport | None:

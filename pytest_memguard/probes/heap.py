@@ -12,7 +12,6 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-import threading
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,15 +23,12 @@ if TYPE_CHECKING:
 
 from ..units import format_size
 
-_WATCH_INTERVAL: Final = 0.001
 _PACKAGE_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Traces that are memguard's own or the interpreter's bookkeeping of tracing, never the user's.
 OWN_FILTERS: Final = (
     tracemalloc.Filter(False, os.path.join(_PACKAGE_DIR, "*")),
     tracemalloc.Filter(False, tracemalloc.__file__),
-    tracemalloc.Filter(False, threading.__file__),
-    tracemalloc.Filter(False, linecache.__file__),
 )
 #: Allocation sites that are pytest's and pluggy's machinery around the test, left out of the evidence.
 _MACHINERY_FILTERS: Final = tuple(
@@ -66,8 +62,6 @@ class HeapFigures:
 
     peak: int | None
     retained: int | None
-    snapshot: tracemalloc.Snapshot | None = None
-    snapshot_when: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -75,85 +69,40 @@ _active: list[HeapProbe] = []
 
 
 class HeapProbe:
-    """Peak traced heap above its level at the start; with a ``limit``, a snapshot when it is crossed.
+    """Peak traced heap above its level at the start: exact, since tracemalloc keeps the peak itself.
 
-    The snapshot is taken by a watcher thread that polls the traced size every millisecond, so a spike
-    shorter than that can pass unseen; the peak figure itself is exact (tracemalloc keeps it).
+    Where the peak was allocated is found afterwards, only for a test over its limit, by running the body
+    again under :func:`catch_crossing`: watching the heap during every call would cost a thread and a
+    millisecond poll competing for the GIL in every limited test, to explain the rare one that fails.
     """
 
-    __slots__ = (
-        "_cross_peak",
-        "_go",
-        "_limit",
-        "_snapshot",
-        "_snapshot_size",
-        "_start",
-        "_stop",
-        "_thread",
-        "_tracing",
-    )
+    __slots__ = ("_folded_peak", "_start", "_tracing")
 
-    def __init__(self, frames: int, limit: int | None = None) -> None:
+    def __init__(self, frames: int) -> None:
         self._tracing = TracingState(frames)
-        self._limit = limit
         self._start = 0
-        self._snapshot: tracemalloc.Snapshot | None = None
-        self._snapshot_size = 0
-        self._cross_peak = 0
-        self._stop = threading.Event()
-        self._go = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._folded_peak = 0
 
     def start(self) -> None:
-        # The watcher thread is started, and the probe registered, before tracing starts: starting a
-        # thread allocates its state, which must not count as the test's.
-        if self._limit is not None:
-            self._thread = threading.Thread(target=self._watch, name="memguard-heap", daemon=True)
-            self._thread.start()
         _active.append(self)
         self._tracing.start()
         if not self._tracing.owned:
             # Resetting the peak would lose the peak of an enclosing probe: fold it in first.
             peak = tracemalloc.get_traced_memory()[1]
             for outer in _active[:-1]:
-                outer._cross_peak = max(outer._cross_peak, peak - outer._snapshot_size)
+                outer._folded_peak = max(outer._folded_peak, peak)
             tracemalloc.reset_peak()
         self._start = tracemalloc.get_traced_memory()[0]
-        self._go.set()
-
-    def _watch(self) -> None:
-        assert self._limit is not None
-        self._go.wait()
-        threshold = self._start + self._limit
-        while not self._stop.wait(_WATCH_INTERVAL):
-            if not tracemalloc.is_tracing():
-                return
-            if tracemalloc.get_traced_memory()[0] > threshold:
-                before, crossing_peak = tracemalloc.get_traced_memory()
-                self._cross_peak = max(self._cross_peak, crossing_peak)
-                snapshot = tracemalloc.take_snapshot()
-                # The snapshot is itself traced: remember its size and restart the peak after it, so
-                # the figures reported stay the user's.
-                self._snapshot_size = max(0, tracemalloc.get_traced_memory()[0] - before)
-                tracemalloc.reset_peak()
-                self._snapshot = snapshot
-                return
 
     def stop(self) -> HeapFigures:
         if self in _active:
             _active.remove(self)
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-            self._thread = None
         if not tracemalloc.is_tracing():
             self._tracing.stop()
             return HeapFigures(None, None, notes=["the test stopped tracemalloc: peak heap not measured"])
         current, peak = tracemalloc.get_traced_memory()
-        peak = max(self._cross_peak, peak - self._snapshot_size) - self._start
-        retained = current - self._snapshot_size - self._start
         self._tracing.stop()
-        return HeapFigures(max(0, peak), retained, self._snapshot, "when the heap first crossed the limit")
+        return HeapFigures(max(0, max(peak, self._folded_peak) - self._start), current - self._start)
 
 
 def catch_crossing(run_once: Callable[[], object], limit: int, frames: int) -> tracemalloc.Snapshot | None:
