@@ -27,6 +27,7 @@ from .probes.rss import rss_method
 from .rerun import run_isolated
 from .results import CheckResult, TestResult
 from .settings import ItemPlan, PlanError, Settings, plan_for_markers
+from .units import format_size
 
 __all__ = ["HANDLE_KEY", "PLAN_KEY", "MemguardSession", "explain", "warn_internal"]
 
@@ -481,8 +482,6 @@ class _EngineHelpers:
 
 
 def _leak_limit(leak: LeakReport) -> str:
-    from .units import format_size
-
     return format_size(leak.plan.heap_threshold) + "/run"
 
 
